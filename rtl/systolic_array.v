@@ -24,21 +24,23 @@ module systolic_array #(
   input  [31:0]         sab_mask_i,
   output [N*32-1:0]     out_o
 );
-  // a_bus: activation leaving PE(r,c-1) toward PE(r,c); index (r*(N+1)+c).
-  wire [N*(N+1)*8-1:0]  a_bus;
-  // p_bus: partial sum entering row r of column c; index (r*N+c), r = 0..N.
-  wire [(N+1)*N*32-1:0] p_bus;
+  // Net arrays, not flat buses: Icarus re-evaluates every reader of a vector when any
+  // part of it changes, which made a flat bus quadratic in N*N.
+  // a_net[r*(N+1)+c]: activation leaving PE(r,c-1) toward PE(r,c).
+  wire [7:0]  a_net [0:N*(N+1)-1];
+  // p_net[r*N+c]: partial sum entering row r of column c, r = 0..N.
+  wire [31:0] p_net [0:(N+1)*N-1];
 
   genvar r, c;
   generate
     for (r = 0; r < N; r = r + 1) begin : gen_row
-      assign a_bus[(r*(N+1))*8 +: 8] = a_west_i[r*8 +: 8];
+      assign a_net[r*(N+1)] = a_west_i[r*8 +: 8];
       for (c = 0; c < N; c = c + 1) begin : gen_col
         systolic_pe #(.N(N), .G(G), .Row(r), .Col(c)) u_pe (
           .clk_i        (clk_i),
           .rst_i        (rst_i),
-          .a_i          (a_bus[(r*(N+1)+c)*8 +: 8]),
-          .psum_i       (p_bus[(r*N+c)*32 +: 32]),
+          .a_i          (a_net[r*(N+1)+c]),
+          .psum_i       (p_net[r*N+c]),
           .wload_en_i   (wload_en_i),
           .wload_idx_i  (wload_idx_i),
           .wload_byte_i (wload_data_i[((r*N+c)%G)*8 +: 8]),
@@ -47,18 +49,18 @@ module systolic_array #(
           .sab_row_i    (sab_row_i),
           .sab_col_i    (sab_col_i),
           .sab_mask_i   (sab_mask_i),
-          .a_o          (a_bus[(r*(N+1)+c+1)*8 +: 8]),
-          .psum_o       (p_bus[((r+1)*N+c)*32 +: 32])
+          .a_o          (a_net[r*(N+1)+c+1]),
+          .psum_o       (p_net[(r+1)*N+c])
         );
       end
     end
     for (c = 0; c < N; c = c + 1) begin : gen_out
       reg [31:0] o_q;
       wire hit = sab_en_i && (sab_class_i == 3'd3) && (sab_col_i == c[7:0]);
-      assign p_bus[c*32 +: 32] = psum_north_i[c*32 +: 32];
+      assign p_net[c] = psum_north_i[c*32 +: 32];
       always @(posedge clk_i) begin
         if (rst_i) o_q <= 32'd0;
-        else       o_q <= p_bus[(N*N+c)*32 +: 32] ^ (hit ? sab_mask_i : 32'd0);
+        else       o_q <= p_net[N*N+c] ^ (hit ? sab_mask_i : 32'd0);
       end
       assign out_o[c*32 +: 32] = o_q;
     end
@@ -70,7 +72,7 @@ module systolic_array #(
     if (1) begin : gen_unused
       wire [N*8-1:0] east;
       for (r = 0; r < N; r = r + 1) begin : gen_e
-        assign east[r*8 +: 8] = a_bus[(r*(N+1)+N)*8 +: 8];
+        assign east[r*8 +: 8] = a_net[r*(N+1)+N];
       end
       assign unused_east = ^east;
     end

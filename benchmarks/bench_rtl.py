@@ -1,0 +1,62 @@
+"""RTL simulation speed: cycles per second of the 16x16 accelerator, Verilator vs Icarus (design.md section 5).
+
+Both simulators run the same tile (M=16, K=128: 8 passes, 648 cycles per run) through
+``qtaml_hw.cosim.job_tb`` in one benchmark run; the start/done phase is timed (the clock is
+a GPI clock, so no Python runs per cycle) and Python <-> simulator crossings are counted,
+per cycle of that phase and for the whole job (memory loading included).  Build time is
+excluded (reported separately).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qtaml_hw.cosim.driver import TopConfig
+from qtaml_hw.cosim.golden import gemm_int8_int32
+from qtaml_hw.cosim.layout import weight_words
+from qtaml_hw.cosim.simulators import rtl_sources, run_cocotb
+from qtaml_hw.seeding import rng
+
+SOURCES = ("accel_top", "gemm_ctrl", "systolic_array", "systolic_pe", "weight_sram")
+
+
+def _run(sim: str, cfg: TopConfig, a, w, repeat: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        job, res = Path(tmp) / "job.npz", Path(tmp) / "res.npz"
+        words = weight_words(w, n=cfg.n)
+        np.savez(job, a=a, words=words, data_mask=np.zeros_like(words), check_mask=np.zeros(len(words), np.uint8),
+                 repeat=repeat)
+        t0 = time.perf_counter()
+        run_cocotb(toplevel="accel_top", sources=rtl_sources(*SOURCES), test_module="qtaml_hw.cosim.job_tb",
+                   simulator=sim, parameters=cfg.parameters(),
+                   extra_env=cfg.env() | {"QTAML_JOB": str(job), "QTAML_JOB_OUT": str(res)})
+        wall = time.perf_counter() - t0
+        r = dict(np.load(res))
+    assert np.array_equal(r["out"], gemm_int8_int32(a, w)), f"{sim}: RTL result differs from golden"
+    cycles = int(r["cycles"])
+    return {
+        "cycles": cycles, "run_s": round(float(r["run_s"]), 4),
+        "cycles_per_s": round(cycles / float(r["run_s"]), 1),
+        "crossings_per_cycle_run": round(int(r["run_crossings"]) / cycles, 5),
+        "crossings_per_cycle_job": round(int(r["crossings"]) / cycles, 4),
+        "job_wall_s_incl_build": round(wall, 2),
+    }
+
+
+def run(*, quick: bool = False) -> dict:
+    cfg = TopConfig(n=16, row_bits=4, pass_bits=3)
+    gen = rng(0, "bench_rtl")
+    a = gen.integers(-128, 128, (16, 128)).astype(np.int8)
+    w = gen.integers(-128, 128, (128, 16)).astype(np.int8)
+    repeats = {"verilator": 20 if quick else 200, "icarus": 1 if quick else 3}
+    res = {sim: _run(sim, cfg, a, w, repeats[sim]) for sim in ("verilator", "icarus")}
+    return {
+        "array": "16x16", "tile": "M=16 K=128 N=16",
+        "verilator": res["verilator"], "icarus": res["icarus"],
+        "ratio_verilator_over_icarus_cycles_per_s": round(
+            res["verilator"]["cycles_per_s"] / res["icarus"]["cycles_per_s"], 1),
+    }

@@ -34,13 +34,13 @@ def add_arguments(parser) -> None:
 def _flip_model(args):
     from qtaml_hw.errors import QtamlError
 
+    if args.t_ox_nm is not None and args.p_flip is not None:
+        raise QtamlError("give either --p-flip or physics options (--t-ox-nm ...), not both")
     try:
         from qtaml_hw.memory import FlipModel
     except ImportError as exc:  # pragma: no cover - package incomplete
         raise QtamlError(f"memory model unavailable ({exc}); reinstall qtaml-hw") from None
     if args.t_ox_nm is not None:
-        if args.p_flip is not None:
-            raise QtamlError("give either --p-flip or physics options (--t-ox-nm ...), not both")
         from qtaml_hw.physics import flip_probabilities
 
         fp = flip_probabilities(t_ox_nm=args.t_ox_nm, phi_b_ev=args.phi_b_ev, m_ox=args.m_ox, v_ox=args.v_ox,

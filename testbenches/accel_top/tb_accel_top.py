@@ -18,7 +18,7 @@ from qtaml_hw.cosim.layout import weight_words, weights_from_words
 from qtaml_hw.cosim.schedule import FAULT_CLASSES, Fault, GemmSchedule, reference_output
 from qtaml_hw.seeding import rng
 
-log = logging.getLogger("tb_accel_top")
+log = logging.getLogger("cocotb.tb_accel_top")
 
 
 def _random_tile(gen, cfg: TopConfig, *, rows=None, passes=None, kind="random"):

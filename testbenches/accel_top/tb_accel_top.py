@@ -134,7 +134,7 @@ async def leakage_flips_in_sram(dut):
     clean_words = weight_words(w, n=cfg.n)
     await drv.write_sram(clean_words)
     await drv.load_activations(a)
-    p_flip = 0.004 if cfg.ecc else 0.02
+    p_flip = 0.01 if cfg.ecc else 0.03
     data_masks, check_masks = corrupt_weight_words(clean_words, p_flip=p_flip, seed=7, ecc=bool(cfg.ecc),
                                                    protect_bits=cfg.protect_bits)
     assert np.count_nonzero(data_masks | check_masks.astype(np.uint64)) > 0, "no flips drawn"

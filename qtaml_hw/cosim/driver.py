@@ -134,7 +134,7 @@ class AccelDriver:
                        sab_mask_i=fault.mask & 0xFFFFFFFF)
             if fault.cls == "sram":
                 sig.update(sram_sab_addr_i=fault.row, sram_sab_data_mask_i=fault.mask & ((1 << 64) - 1),
-                           sram_sab_check_mask_i=0)
+                           sram_sab_check_mask_i=fault.check_mask & 0xFF)
                 sig["sab_row_i"] = 0
             self._set(**sig)
         self._set(num_rows_i=rows, num_passes_i=passes, start_i=1)

@@ -143,7 +143,9 @@ class GemmSchedule:
 class Fault:
     """One saboteur event: XOR ``mask`` into register (cls, row, col) at the edge ending ``cycle``.
 
-    For ``cls == "sram"`` ``row`` is the word address and ``mask`` the 64-bit data mask.
+    For ``cls == "sram"`` ``row`` is the word address, ``mask`` the 64-bit data mask and
+    ``check_mask`` the stored check-bit mask (ECC builds; :func:`reference_output` models
+    the plain SRAM only).
     """
 
     cls: str
@@ -151,6 +153,7 @@ class Fault:
     col: int
     cycle: int
     mask: int
+    check_mask: int = 0
 
     def __post_init__(self):
         if self.cls not in CLASS_CODE:

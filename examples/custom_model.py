@@ -42,7 +42,7 @@ def main(argv=None) -> dict:
 
     data = load_dataset("digits")
     model = TinyNet()
-    train_model(model, data.x_train, data.y_train, cfg=TrainConfig(epochs=args.epochs, shift=0.0), seed=0)
+    train_model(model, data.x_train, data.y_train, cfg=TrainConfig(epochs=args.epochs, lr=1e-2, shift=0.0), seed=0)
     test_loader = DataLoader(TensorDataset(data.x_test, data.y_test), batch_size=64)  # the user's loader
     x, y = tensors_from_loader(test_loader)
 

@@ -97,7 +97,7 @@ def _logits_stacked(qmodel: QuantizedModel, weights: dict, x: torch.Tensor, chun
 @torch.no_grad()
 def evaluate_faulty(qmodel: QuantizedModel, x: torch.Tensor, y: torch.Tensor, *, trials: int, seed: int,
                     weight_sampler: WeightSampler, batch_trials: int = 64, trial_offset: int = 0,
-                    max_batch_samples: int = 16384, progress=None) -> TrialResults:
+                    max_batch_samples: int = 1024, progress=None) -> TrialResults:
     """Run ``trials`` fault trials on (x, y), ``batch_trials`` per batched forward pass.
 
     ``max_batch_samples`` bounds ``batch_trials * images`` per pass (memory); progress

@@ -1,0 +1,89 @@
+"""Cost of one fault trial relative to one clean quantized forward pass (design.md section 4).
+
+Per model, side by side in one run over the same test images: (a) one clean int8 forward
+over the test set (the faster of one batch and 256-image chunks); (b) K=64 fault trials -- injection by ``default_sampler`` (``flip_bits`` +
+dequantize, every memory layer) plus one ``vmap``-batched forward -- divided by K.  Ratio
+``per_trial / clean`` is the amortised overhead (target <= 1.1).  Memory: the process's peak
+resident set (``resource.getrusage``) after each model and the Python-heap peak of the
+injection step (``tracemalloc``).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+import tracemalloc
+
+
+def _best(fn, repeat):
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run(*, quick: bool = False) -> dict:
+    import torch
+
+    from qtaml_hw.nn import MODEL_NAMES, QuantizedModel, default_sampler, load_dataset, load_model
+    from qtaml_hw.nn._memory_compat import FlipModel
+
+    torch.set_num_threads(2)
+    names = ("lenet5", "mobilenet") if quick else MODEL_NAMES
+    k = 16 if quick else 64
+    n = 200 if quick else 1000
+    data = load_dataset("mnist")
+    x = data.x_test[:n]
+    sampler = default_sampler(FlipModel.symmetric(1e-3))
+    out = {"trials_per_batch": k, "n_images": n, "p_flip": 1e-3, "models": {}}
+    for name in names:
+        model, _ = load_model(name)
+        q = QuantizedModel(model, bits=8)
+        with torch.no_grad():
+            q(x[:8])
+            t_clean_full = _best(lambda: q(x), 3)
+            t_clean_chunked = _best(lambda: [q(x[i:i + 256]) for i in range(0, n, 256)], 3)
+        t_clean = min(t_clean_full, t_clean_chunked)  # the faster clean baseline
+
+        def inject():
+            return {layer.param_name: torch.from_numpy(sampler(layer, k, 0, 0)) for layer in q.layers}
+
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        weights = inject()
+        t_inject = time.perf_counter() - t0
+        inject_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        chunk = max(1, 1024 // k)  # evaluate_faulty's default max_batch_samples
+        with torch.no_grad():  # warm-up of the batched path (kernel selection), as for the clean path
+            q.forward_stacked({n_: w[:2] for n_, w in weights.items()}, x[:8])
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            for i in range(0, n, chunk):
+                q.forward_stacked(weights, x[i:i + chunk])
+        t_forward = time.perf_counter() - t0
+        per_trial = (t_inject + t_forward) / k
+        out["models"][name] = {
+            "n_weights": q.n_weights,
+            "clean_forward_s": round(t_clean, 5),
+            "clean_forward_one_batch_s": round(t_clean_full, 5),
+            "clean_forward_256_chunks_s": round(t_clean_chunked, 5),
+            "per_trial_s": round(per_trial, 5),
+            "per_trial_inject_s": round(t_inject / k, 6),
+            "per_trial_forward_s": round(t_forward / k, 5),
+            "ratio_trial_over_clean": round(per_trial / t_clean, 3),
+            "inject_tracemalloc_peak_mb": round(inject_peak / 2**20, 2),
+            "process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+    ratios = [m["ratio_trial_over_clean"] for m in out["models"].values()]
+    out["ratio"] = round(max(ratios), 3)
+    out["ratio_meaning"] = "worst model: (injection + batched forward) per trial / clean int8 forward"
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(quick=True), indent=2))

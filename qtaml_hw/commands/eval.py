@@ -26,6 +26,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--protect-msb", type=nonneg_int, default=0,
                         help="top bits of every weight kept fault-free (ideal protection; default 0)")
     parser.add_argument("--batch-trials", type=positive_int, default=64, help="trials per batched pass (default 64)")
+    parser.add_argument("--engine", choices=("auto", "vmap", "loop"), default="auto",
+                        help="forward engine: one vmap pass per batch of trials, or one pass per trial "
+                             "(auto: loop on CPU)")
     parser.add_argument("--test-subset", type=positive_int, default=None, help="use the first N test images")
     parser.add_argument("--models-dir", default=None, help="directory of the named checkpoints (default models/)")
     add_seed(parser)
@@ -64,7 +67,8 @@ def run(args) -> int:
             print(f"{lead}trials {done}/{total}", end="" if tty else "\n", file=sys.stderr, flush=True)
 
     res = evaluate_faulty(qmodel, x, y, trials=args.trials, seed=args.seed, weight_sampler=sampler,
-                          batch_trials=args.batch_trials, trial_offset=args.trial_offset, progress=progress)
+                          batch_trials=args.batch_trials, trial_offset=args.trial_offset, engine=args.engine,
+                          progress=progress)
     if tty and args.trials > args.batch_trials:
         print(file=sys.stderr)
     float_acc = accuracy(model, x, y)

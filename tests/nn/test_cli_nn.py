@@ -19,7 +19,7 @@ def test_eval_json(cli):
 
 
 def test_eval_text_and_protection(cli):
-    code, out, _ = cli("eval", "--model", "lenet5", "--p-flip", "0.2", "--trials", "2", "--test-subset", "50",
+    code, out, _ = cli("eval", "--model", "lenet5", "--p-flip", "0.2", "--trials", "2", "--test-subset", "50", "--engine", "vmap",
                        "--protect-msb", "8")
     assert code == 0
     lines = {line[:26].strip(): line[26:].split()[0] for line in out.splitlines()[1:]}

@@ -66,14 +66,17 @@ def test_stacked_forward_equals_one_by_one(arch):
         torch.testing.assert_close(stacked[k], one, rtol=1e-4, atol=1e-5)
 
 
-def test_trial_identical_alone_or_in_batch(lenet_q, mnist_small):
+@pytest.mark.parametrize("engine", ["vmap", "loop"])
+def test_trial_identical_alone_or_in_batch(lenet_q, mnist_small, engine):
     x, y = mnist_small
     sampler = default_sampler(FlipModel.symmetric(0.02))
-    batched = evaluate_faulty(lenet_q, x, y, trials=8, seed=7, weight_sampler=sampler, batch_trials=64)
-    split = evaluate_faulty(lenet_q, x, y, trials=8, seed=7, weight_sampler=sampler, batch_trials=3)
+    batched = evaluate_faulty(lenet_q, x, y, trials=8, seed=7, weight_sampler=sampler, batch_trials=64,
+                              engine=engine)
+    split = evaluate_faulty(lenet_q, x, y, trials=8, seed=7, weight_sampler=sampler, batch_trials=3,
+                            engine="loop" if engine == "vmap" else "vmap", max_batch_samples=50)
     np.testing.assert_array_equal(batched.accuracy, split.accuracy)
     np.testing.assert_allclose(batched.loss, split.loss, rtol=1e-5)
-    alone = evaluate_faulty(lenet_q, x, y, trials=1, seed=7, weight_sampler=sampler, trial_offset=5)
+    alone = evaluate_faulty(lenet_q, x, y, trials=1, seed=7, weight_sampler=sampler, trial_offset=5, engine=engine)
     assert alone.accuracy[0] == batched.accuracy[5]
     assert alone.loss[0] == pytest.approx(batched.loss[5], rel=1e-5)
     other = evaluate_faulty(lenet_q, x, y, trials=8, seed=8, weight_sampler=sampler)
@@ -143,6 +146,8 @@ def test_custom_sampler_and_bad_inputs(lenet_q, mnist_small):
         evaluate_faulty(lenet_q, x, y, trials=2, seed=0, weight_sampler=lambda layer, k, s, o: np.zeros((k, 3)))
     with pytest.raises(QtamlError, match="trials"):
         evaluate_faulty(lenet_q, x, y, trials=0, seed=0, weight_sampler=default_sampler(FlipModel.symmetric(0.1)))
+    with pytest.raises(QtamlError, match="engine"):
+        evaluate_faulty(lenet_q, x, y, trials=1, seed=0, weight_sampler=zeros_in_fc3, engine="gpu")
     with pytest.raises(QtamlError, match="bits"):
         QuantizedModel(lenet_q.model, bits=1)
     with pytest.raises(QtamlError, match="no nn.Linear"):

@@ -1,0 +1,145 @@
+"""Campaign tables: per-task summaries with 95 % confidence intervals, Markdown and CSV (design.md section 7).
+
+For each task and metric: the mean over its stored trials and the Student-t interval
+``mean +- t_{0.975, K-1} sd / sqrt(K)``.  Tasks are the frozen sums of their trials, so a
+store grown by a resumed or extended run is summarised the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from qtaml_hw.campaign.store import ResultStore
+from qtaml_hw.campaign.tasks import TRIAL_KINDS
+from qtaml_hw.errors import QtamlError
+
+log = logging.getLogger(__name__)
+
+
+def mean_ci95(values: np.ndarray) -> tuple[float, float, float]:
+    """(mean, lo, hi): Student-t 95 % interval of the mean (the point itself for one value)."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=np.float64)
+    m = float(v.mean())
+    if v.size < 2:
+        return m, m, m
+    half = float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return m, m - half, m + half
+
+
+def _fault_label(fault: dict) -> str:
+    if "p_flip" in fault:
+        return f"p_flip={fault['p_flip']:g}"
+    return " ".join(f"{k}={v:g}" for k, v in sorted(fault.items()))
+
+
+def summarize(store: ResultStore) -> list[dict]:
+    """One row per task: parameters, trial count, mean and 95 % CI of each metric, stored info."""
+    rows = []
+    for task in store.tasks():
+        p, info = task["params"], task["info"]
+        idx, metrics = store.trials(task["task_id"])
+        if idx.size == 0:
+            continue
+        kind = TRIAL_KINDS[p["target"]["kind"]]
+        row = {"task": task["task_id"][:12], "kind": kind.name,
+               "target": p["target"].get("name", "x".join(map(str, p["target"].get("shape", [])))),
+               "fault": _fault_label(p["fault"]), "p10": p["p10"], "p01": p["p01"], "strategy": p["strategy"],
+               "protect_msb": p["protect_msb"], "check_bits_per_weight": p["check_bits_per_weight"],
+               "trials": int(idx.size)}
+        for name in kind.metrics:
+            m, lo, hi = mean_ci95(metrics[name])
+            row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = m, lo, hi
+        if "clean_accuracy" in info:
+            row["clean_accuracy"] = info["clean_accuracy"]
+            row["relative_accuracy"] = row["accuracy_mean"] / info["clean_accuracy"] if info["clean_accuracy"] else None
+        if info.get("predicted_mse") is not None:
+            row["predicted_mse"] = info["predicted_mse"]
+        if info.get("variance_share") is not None:
+            row["_variance_share"] = info["variance_share"]
+        for key in ("rho_star_predicted", "rho_star_measured"):
+            if key in info:
+                row[key] = info[key]
+        rows.append(row)
+    return rows
+
+
+def _columns(rows: list[dict]) -> list[str]:
+    cols: list[str] = []
+    for r in rows:
+        cols += [k for k in r if not k.startswith("_") and k not in cols]
+    return cols
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return format(v, ".6g")
+    return str(v)
+
+
+def to_csv(rows: list[dict], columns: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    for r in rows:
+        w.writerow([_fmt(r.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+def to_markdown(rows: list[dict], columns: list[str]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(_fmt(r.get(c)) for c in columns) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def variance_share_rows(rows: list[dict]) -> list[dict]:
+    """Per-bit shares of the closed-form error variance (bit 0 = LSB), one row per task."""
+    out = []
+    for r in rows:
+        share = r.get("_variance_share")
+        if share is None:
+            continue
+        out.append({"task": r["task"], "fault": r["fault"], "strategy": r["strategy"],
+                    "protect_msb": r["protect_msb"], **{f"bit{k}": float(s) for k, s in enumerate(share)}})
+    return out
+
+
+def write_report(store_path, out_dir, *, plots: bool = True) -> dict:
+    """Write ``summary.md``, ``summary.csv``, ``variance_shares.csv`` and PNG+SVG plots into ``out_dir``.
+
+    Everything is computed before the first file is written; returns paths and the rows.
+    """
+    with ResultStore.open(store_path) as store:
+        meta = store.meta()
+        rows = summarize(store)
+    if not rows:
+        raise QtamlError(f"{store_path} holds no trials yet: run the campaign first")
+    cols = _columns(rows)
+    shares = variance_share_rows(rows)
+    title = f"# Campaign {meta.get('name', '')} (seed {meta.get('seed')}, kind {meta.get('kind')})\n\n"
+    md = title + to_markdown(rows, cols)
+    if shares:
+        md += "\n## Per-bit variance shares (closed form, bit0 = LSB)\n\n" + to_markdown(shares, _columns(shares))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {}
+    (out_dir / "summary.md").write_text(md)
+    files["summary_md"] = str(out_dir / "summary.md")
+    (out_dir / "summary.csv").write_text(to_csv(rows, cols))
+    files["summary_csv"] = str(out_dir / "summary.csv")
+    if shares:
+        (out_dir / "variance_shares.csv").write_text(to_csv(shares, _columns(shares)))
+        files["variance_shares_csv"] = str(out_dir / "variance_shares.csv")
+    if plots:
+        from qtaml_hw.reports.campaign_plots import save_campaign_plots
+
+        files.update(save_campaign_plots(rows, out_dir))
+    return {"files": files, "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]}

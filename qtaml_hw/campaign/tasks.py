@@ -1,0 +1,272 @@
+"""Campaign tasks: stable ids, seeded trial chunks and the pluggable trial kinds (design.md section 7).
+
+A *task* is one point of the campaign's sweep (target x fault point x plan x budget),
+described by a plain dict of parameters.  Its id is ``sha256`` of the parameters'
+canonical JSON (sorted keys, no whitespace), so the same point always has the same id,
+in any process, on any machine.  Trial ``i`` of a task draws its faults from
+``task_seed(seed, task_id)`` and the trial index ``i`` only (``flip_bits``/``evaluate_faulty``
+derive ``rng(task_seed, key, i)``), so its result is the same whichever worker runs it,
+in whatever order and whatever chunking.
+
+Trial kinds (``TRIAL_KINDS``):
+
+* ``memory`` -- Monte Carlo of the quantized-weight error of a synthetic ``N(0, 1)``
+  tensor: per trial the mean squared error ``mean((s v' - s v)^2)`` and the mean error of
+  the dequantized faulty weights.  Its expectation has the closed form (design.md section 2)
+  ``E[(v'-v)^2] = (sum_k c_k mu_k)^2 + sum_k c_k^2 (p_k - mu_k^2)``, with ``d_k = b'_k - b_k``,
+  ``mu_k = E[d_k] = p01_k (b_k = 0) or -p10_k (b_k = 1)`` and ``p_k = E[d_k^2]`` the flip
+  probability of the stored bit; it is stored as ``predicted_mse`` for comparison.
+* ``nn`` -- a network under faults through the NN layer (``QuantizedModel``,
+  ``evaluate_faulty`` with ``default_sampler``): per-trial accuracy and loss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from qtaml_hw.errors import QtamlError
+from qtaml_hw.seeding import rng, seed_sequence
+
+log = logging.getLogger(__name__)
+
+
+def _memory_api():
+    """The MEMORY layer's contract API, or the NN layer's stand-in while it is not importable."""
+    try:
+        from qtaml_hw.memory import FlipModel, flip_bits, quantize
+    except ImportError:
+        from qtaml_hw.nn._memory_compat import FlipModel, flip_bits, quantize
+    return FlipModel, flip_bits, quantize
+
+
+def canonical_json(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def task_id(params: dict) -> str:
+    """Stable id: sha256 hex digest of the canonical JSON of the task parameters."""
+    return hashlib.sha256(canonical_json(params).encode("utf-8")).hexdigest()
+
+
+def task_seed(seed: int, tid: str) -> int:
+    """The 64-bit seed of a task's trial streams, derived from (campaign seed, task id)."""
+    return int(seed_sequence(seed, "campaign", tid).generate_state(1, dtype=np.uint64)[0])
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    params: dict
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+
+def fault_points(cfg) -> list[dict]:
+    """The fault points of a config: ``{"p10", "p01", "fault": {...inputs}}`` per point.
+
+    Physics points go through ``qtaml_hw.physics.flip_probabilities`` (design.md section 1).
+    """
+    f = cfg.faults
+    if f.p_flip:
+        return [{"p10": p, "p01": f.r * p, "fault": {"p_flip": p, "r": f.r}} for p in f.p_flip]
+    try:
+        from qtaml_hw.physics import flip_probabilities
+    except ImportError:
+        raise QtamlError("faults.physics needs qtaml_hw.physics, which is not installed in this tree; "
+                         "use faults.p_flip") from None
+    names = [k for k, _ in f.physics]
+    points = []
+    for combo in itertools.product(*(v for _, v in f.physics)):
+        kw = dict(zip(names, combo))
+        res = flip_probabilities(**kw)
+        p10 = float(np.max(np.asarray(res["p10"])))
+        p01 = float(np.max(np.asarray(res["p01"])))
+        points.append({"p10": p10, "p01": p01, "fault": kw})
+    return points
+
+
+def expand_tasks(cfg) -> list[Task]:
+    """The campaign's tasks: target x fault point x plan x protect_msb, in a stable order."""
+    target = {"kind": cfg.kind, **{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg.target).items()}}
+    if cfg.kind == "nn":
+        target.pop("models_dir", None)  # where the checkpoint lives does not change the task
+    tasks, seen = [], set()
+    for point in fault_points(cfg):
+        for plan in cfg.plans:
+            for m in plan.protect_msb:
+                params = {"target": target, "p10": point["p10"], "p01": point["p01"], "fault": point["fault"],
+                          "strategy": plan.strategy, "protect_msb": int(m),
+                          "check_bits_per_weight": float(m * plan.overhead_factor)}
+                tid = task_id(params)
+                if tid not in seen:
+                    seen.add(tid)
+                    tasks.append(Task(tid, params))
+    return tasks
+
+
+# ----------------------------------------------------------------------------------------
+# Closed-form per-bit error moments shared by the trial kinds
+
+
+def bit_weights(*, bits: int, code: str) -> np.ndarray | None:
+    """``c_k`` of a linear code (LSB first): ``2^k``, two's complement ``c_(B-1) = -2^(B-1)``; None for signmag."""
+    if code == "signmag":
+        return None
+    c = 2.0 ** np.arange(bits)
+    if code == "twos":
+        c[-1] = -c[-1]
+    return c
+
+
+def error_moments(codes: np.ndarray, scale_sq: np.ndarray, *, bits: int, code: str, p10: float, p01: float,
+                  protect_msb: int) -> dict:
+    """Expected squared error and per-bit variance shares of ``s (v' - v)`` (design.md section 2).
+
+    Returns ``{"predicted_mse", "variance_share"}`` (per bit, LSB first, summing to 1), or
+    Nones for the non-linear sign-magnitude code.
+    """
+    c = bit_weights(bits=bits, code=code)
+    if c is None:
+        return {"predicted_mse": None, "variance_share": None}
+    codes = np.asarray(codes).astype(np.int64).ravel()
+    s2 = np.broadcast_to(np.asarray(scale_sq, dtype=np.float64), np.asarray(scale_sq).shape).ravel()
+    if s2.size == 1:
+        s2 = np.full(codes.shape, float(s2[0]))
+    b = (codes[None, :] >> np.arange(bits)[:, None]) & 1  # (bits, n)
+    p = np.where(b == 1, p10, p01).astype(np.float64)
+    p[bits - protect_msb:] = 0.0
+    mu = np.where(b == 1, -p, p)
+    var_bits = (c[:, None] ** 2) * (p - mu ** 2) * s2[None, :]  # (bits, n)
+    bias = (c[:, None] * mu).sum(axis=0)
+    mse = float(np.mean(var_bits.sum(axis=0) + s2 * bias ** 2))
+    per_bit = var_bits.mean(axis=1)
+    total = per_bit.sum()
+    share = (per_bit / total).tolist() if total > 0 else [0.0] * bits
+    return {"predicted_mse": mse, "variance_share": share}
+
+
+# ----------------------------------------------------------------------------------------
+# Trial kinds
+
+
+class MemoryKind:
+    """Quantized-weight error of a synthetic tensor under ``flip_bits`` (cheap, real)."""
+
+    name = "memory"
+    metrics = ("mse", "mean_error")
+    primary = "mse"
+
+    def prepare(self, target: dict) -> dict:
+        _, _, quantize = _memory_api()
+        w = rng(int(target["weight_seed"]), "campaign/memory-weights").standard_normal(tuple(target["shape"]))
+        qt = quantize(w.astype(np.float32), bits=int(target["bits"]), per_channel=bool(target["per_channel"]),
+                      code=target["code"])
+        return {"qt": qt, "clean": qt.dequantize().astype(np.float64)}
+
+    def info(self, ctx: dict, params: dict) -> dict:
+        qt = ctx["qt"]
+        scale_sq = np.broadcast_to(np.asarray(qt.scale, dtype=np.float64) ** 2, qt.codes.shape)
+        return {"n_weights": int(qt.codes.size),
+                **error_moments(qt.codes, scale_sq, bits=qt.bits, code=qt.code, p10=params["p10"],
+                                p01=params["p01"], protect_msb=params["protect_msb"])}
+
+    def run(self, ctx: dict, params: dict, *, seed: int, start: int, count: int) -> dict:
+        FlipModel, flip_bits, _ = _memory_api()
+        qt = ctx["qt"]
+        faulty = flip_bits(qt.codes, bits=qt.bits, flip_model=FlipModel(params["p10"], params["p01"]), trials=count,
+                           seed=seed, trial_offset=start, protect_msb=params["protect_msb"], key="campaign/memory")
+        err = qt.dequantize(faulty).astype(np.float64) - ctx["clean"][None]
+        axes = tuple(range(1, err.ndim))
+        return {"mse": np.mean(err ** 2, axis=axes), "mean_error": np.mean(err, axis=axes)}
+
+
+class NNKind:
+    """A network's accuracy and loss under faults via the NN layer's ``evaluate_faulty``."""
+
+    name = "nn"
+    metrics = ("accuracy", "loss")
+    primary = "accuracy"
+
+    def prepare(self, target: dict) -> dict:
+        from qtaml_hw.nn import QuantizedModel, load_dataset, load_model
+
+        model, entry = load_model(target["name"], models_dir=target.get("models_dir"))
+        data = load_dataset(entry.get("dataset", "mnist"))
+        x, y = data.x_test, data.y_test
+        if target.get("test_subset"):
+            x, y = x[:target["test_subset"]], y[:target["test_subset"]]
+        qmodel = QuantizedModel(model, bits=int(target["bits"]), per_channel=bool(target["per_channel"]),
+                                code=target["code"])
+        return {"qmodel": qmodel, "x": x, "y": y}
+
+    def info(self, ctx: dict, params: dict) -> dict:
+        import torch
+
+        qmodel = ctx["qmodel"]
+        with torch.no_grad():
+            clean = float((qmodel(ctx["x"]).argmax(-1) == ctx["y"]).float().mean())
+        codes = np.concatenate([layer.qtensor.codes.ravel() for layer in qmodel.layers])
+        scale_sq = np.concatenate([np.broadcast_to(np.asarray(layer.qtensor.scale, np.float64) ** 2,
+                                                   layer.qtensor.codes.shape).ravel() for layer in qmodel.layers])
+        qt0 = qmodel.layers[0].qtensor
+        return {"clean_accuracy": clean, "n_test": int(len(ctx["x"])), "n_weights": int(codes.size),
+                **error_moments(codes, scale_sq, bits=qt0.bits, code=qt0.code, p10=params["p10"],
+                                p01=params["p01"], protect_msb=params["protect_msb"])}
+
+    def run(self, ctx: dict, params: dict, *, seed: int, start: int, count: int) -> dict:
+        from qtaml_hw.nn import default_sampler, evaluate_faulty
+
+        FlipModel, _, _ = _memory_api()
+        qmodel = ctx["qmodel"]
+        sampler = default_sampler(FlipModel(params["p10"], params["p01"]),
+                                  {layer.name: params["protect_msb"] for layer in qmodel.layers})
+        res = evaluate_faulty(qmodel, ctx["x"], ctx["y"], trials=count, seed=seed, weight_sampler=sampler,
+                              batch_trials=count, trial_offset=start)
+        return {"accuracy": np.asarray(res.accuracy, dtype=np.float64), "loss": np.asarray(res.loss, dtype=np.float64)}
+
+
+TRIAL_KINDS = {"memory": MemoryKind(), "nn": NNKind()}
+
+_CONTEXTS: dict[str, dict] = {}  # per-process cache: target JSON -> prepared context
+
+
+def _context(target: dict, models_dir) -> dict:
+    key = canonical_json(target)
+    if key not in _CONTEXTS:
+        kind = TRIAL_KINDS[target["kind"]]
+        _CONTEXTS.clear()  # one target at a time per worker keeps memory bounded
+        _CONTEXTS[key] = kind.prepare({**target, "models_dir": models_dir})
+    return _CONTEXTS[key]
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """Frozen record of trials ``start .. start+count-1`` of one task (they add up in the store)."""
+
+    task_id: str
+    start: int
+    metrics: dict  # name -> list of floats, one per trial
+    info: dict | None = None
+
+    @property
+    def count(self) -> int:
+        return len(next(iter(self.metrics.values())))
+
+
+def execute_chunk(tid: str, params: dict, seed: int, start: int, count: int, *, models_dir=None,
+                  with_info: bool = False) -> ChunkResult:
+    """Run trials ``start .. start+count-1`` of task ``tid``; picklable entry point for any executor."""
+    kind = TRIAL_KINDS[params["target"]["kind"]]
+    ctx = _context(params["target"], models_dir)
+    out = kind.run(ctx, params, seed=task_seed(seed, tid), start=start, count=count)
+    metrics = {name: np.asarray(out[name], dtype=np.float64).tolist() for name in kind.metrics}
+    info = kind.info(ctx, params) if with_info else None
+    return ChunkResult(tid, int(start), metrics, info)

@@ -1,0 +1,131 @@
+"""Closed-form mean correction of faulty quantized weights (design.md sections 2 and 3).
+
+Theorem (bit-level unbiasing).  For independent directional flips,
+``E[b'_k | b_k] = p01_k + a_k b_k`` with ``a_k = 1 - p01_k - p10_k``; hence
+``E[(b'_k - p01_k) / a_k | b_k] = b_k`` for every bit that may flip (``a_k != 0``).
+
+* Linear codes (two's complement, offset binary): ``v = K + sum_k c_k b_k`` with
+  ``c_k = 2^k`` (two's complement ``c_(B-1) = -2^(B-1)``), ``K = -2^(B-1)`` for offset binary,
+  0 otherwise.  The corrected dequantization is one affine map of the raw bits,
+  ``w_hat = z' + sum_k g_k b'_k`` with ``g_k = s c_k`` on the protected top-m field and
+  ``g_k = s c_k / a_k`` on the unprotected field, ``z' = s (K - sum_unprot c_k p01_k / a_k)``.
+  When ``a`` is the same for all unprotected bits this is exactly a per-bit-field change of
+  scale (``s`` -> ``s / a`` on the unprotected field) and zero point, so ``E[w_hat | w] = s v``
+  for every weight: no labels, no retraining, no extra inference work (the map is applied once
+  when the word is read, as a different dequantization).
+* Sign-magnitude: ``v = (1 - 2 b_s) * mag``.  The drift is sign dependent
+  (``E[v'] = (1 - 2 E[b'_s]) (a mag + c)``), so no single affine map exists.  Because the sign
+  and magnitude bits flip independently, the per-sign-field correction
+  ``w_hat = s * sign_hat * mag_hat`` with ``mag_hat = sum_k c_k (b'_k - p01_k)/a_k`` and
+  ``sign_hat = (1 - 2 b'_s)`` if the sign bit is protected, else
+  ``sign_hat = ((1 - 2 b'_s) + p01_s - p10_s) / a_s``, is again exactly unbiased.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qtaml_hw.errors import QtamlError
+from qtaml_hw.nn._memory_compat import flip_bits
+
+CODES = ("twos", "offset", "signmag")
+
+
+def per_bit(value, bits: int) -> np.ndarray:
+    """Broadcast a scalar or length-B probability to a float64 array (LSB first)."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full(bits, float(arr))
+    if arr.shape != (bits,):
+        raise QtamlError(f"per-bit probabilities need length {bits}, got shape {arr.shape}")
+    return arr
+
+
+def code_weights(*, bits: int, code: str) -> tuple[np.ndarray, float]:
+    """``(c_k, K)`` with ``v = K + sum_k c_k b_k`` (magnitude weights for sign-magnitude)."""
+    if code not in CODES:
+        raise QtamlError(f"unknown code {code!r}; choose one of {', '.join(CODES)}")
+    c = 2.0 ** np.arange(bits)
+    const = 0.0
+    if code == "twos":
+        c[-1] = -c[-1]
+    elif code == "offset":
+        const = -(2.0 ** (bits - 1))
+    else:
+        c[-1] = 0.0  # the sign bit carries no magnitude
+    return c, const
+
+
+def correction_coefficients(*, bits: int, code: str, flip_model, protect_msb: int = 0):
+    """Per-bit gains ``g_k / s`` and zero point ``z' / s`` of the corrected dequantization.
+
+    Returns ``(g, z, sign)`` where ``sign`` is ``None`` for linear codes and
+    ``(offset, gain)`` for sign-magnitude: ``sign_hat = (1 - 2 b'_s) * gain + offset``.
+    """
+    if not 0 <= protect_msb <= bits:
+        raise QtamlError(f"protected MSB count must be in 0..{bits}, got {protect_msb}")
+    p10, p01 = per_bit(flip_model.p10, bits), per_bit(flip_model.p01, bits)
+    a = 1.0 - p10 - p01
+    unprot = np.arange(bits) < bits - protect_msb
+    if np.any(np.abs(a[unprot]) < 1e-12):
+        raise QtamlError("mean correction impossible: p10 + p01 = 1 on an unprotected bit (no information left)")
+    c, const = code_weights(bits=bits, code=code)
+    a_eff = np.where(unprot, a, 1.0)
+    p01_eff = np.where(unprot, p01, 0.0)
+    g = c / a_eff
+    z = const - float(np.sum(c * p01_eff / a_eff))
+    sign = None
+    if code == "signmag":
+        s_idx = bits - 1
+        sign = (0.0, 1.0) if not unprot[s_idx] else ((p01[s_idx] - p10[s_idx]) / a[s_idx], 1.0 / a[s_idx])
+    return g, z, sign
+
+
+def corrected_dequantize(codes, *, scale, bits: int, code: str, flip_model, protect_msb: int = 0) -> np.ndarray:
+    """Mean-corrected dequantization of raw (possibly faulty) codes; any leading trial dims.
+
+    ``E[corrected_dequantize(flip(codes))] = scale * v`` exactly (module docstring).
+    """
+    g, z, sign = correction_coefficients(bits=bits, code=code, flip_model=flip_model, protect_msb=protect_msb)
+    raw = np.asarray(codes).astype(np.int64)
+    acc = np.full(raw.shape, z, dtype=np.float64)
+    for k in range(bits):  # B vectorised passes over the whole array
+        if g[k] != 0.0:
+            acc += g[k] * ((raw >> k) & 1)
+    if sign is not None:
+        off, gain = sign
+        acc *= (1.0 - 2.0 * ((raw >> (bits - 1)) & 1)) * gain + off
+    return (acc * np.asarray(scale)).astype(np.float32)
+
+
+def corrected_variance(*, codes, bits: int, code: str, flip_model, protect_msb: int = 0) -> np.ndarray:
+    """``Var(w_hat / s | v)`` of the corrected estimate for linear codes (integer units).
+
+    ``sum_unprot (c_k / a_k)^2 Var(b'_k | b_k)``: the price of unbiasing is a ``1/a^2`` variance factor.
+    """
+    if code == "signmag":
+        raise QtamlError("corrected_variance is closed form for linear codes only")
+    from qtaml_hw.tac.sensitivity import bit_variances  # local import: no cycle at load
+
+    var_bits = bit_variances(codes=codes, bits=bits, code=code, flip_model=flip_model, protect_msb=protect_msb)
+    g, _, _ = correction_coefficients(bits=bits, code=code, flip_model=flip_model, protect_msb=protect_msb)
+    return var_bits @ (g ** 2)
+
+
+def corrected_sampler(flip_model, protect: dict | None = None):
+    """NN ``weight_sampler``: directional flips (``flip_bits``) then mean-corrected dequantization.
+
+    Same fault draws as ``nn.default_sampler`` (key ``inject/<layer>``), so corrected and
+    uncorrected runs with one seed see identical flips.
+    """
+    protect = dict(protect or {})
+
+    def sample(layer, trials: int, seed: int, trial_offset: int) -> np.ndarray:
+        qt = layer.qtensor
+        m = int(protect.get(layer.name, 0))
+        faulty = flip_bits(qt.codes, bits=qt.bits, flip_model=flip_model, trials=trials, seed=seed,
+                           trial_offset=trial_offset, protect_msb=m, key=f"inject/{layer.name}")
+        return corrected_dequantize(faulty, scale=qt.scale, bits=qt.bits, code=qt.code,
+                                    flip_model=flip_model, protect_msb=m)
+
+    return sample

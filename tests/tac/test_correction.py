@@ -1,0 +1,59 @@
+"""Mean correction: E[w_hat] = w by Monte Carlo (>= 1e6 flips per setting, tolerance 5 SE)."""
+
+import numpy as np
+import pytest
+
+from qtaml_hw.errors import QtamlError
+from qtaml_hw.nn._memory_compat import FlipModel, flip_bits, quantize
+from qtaml_hw.tac.correction import corrected_dequantize, corrected_variance
+from qtaml_hw.tac.sensitivity import value_variance
+
+BITS = 8
+
+
+def _mc(code, fm, m, trials=4000):
+    w = np.linspace(-1, 1, 257)  # every value class incl. 0 and both extremes
+    qt = quantize(w, bits=BITS, code=code)
+    faulty = flip_bits(qt.codes, bits=BITS, flip_model=fm, trials=trials, seed=3, protect_msb=m)
+    return qt, faulty
+
+
+@pytest.mark.parametrize("code", ["twos", "offset", "signmag"])
+@pytest.mark.parametrize("m", [0, 2])
+def test_corrected_mean_is_clean_weight(code, m):
+    fm = FlipModel(0.1, 0.03)  # directional, r = 0.3
+    qt, faulty = _mc(code, fm, m)  # 4000 x 257 = 1.03e6 samples
+    w_hat = corrected_dequantize(faulty, scale=qt.scale, bits=BITS, code=code, flip_model=fm, protect_msb=m)
+    clean = qt.dequantize()
+    se = w_hat.std(axis=0, ddof=1) / np.sqrt(w_hat.shape[0])
+    z = (w_hat.mean(axis=0) - clean) / np.maximum(se, 1e-12)
+    assert np.max(np.abs(z)) < 5.0  # 257 weights: max |z| over 257 normals stays < 5
+    # pooled: the average bias over all weights is within 4 pooled SE
+    assert abs(np.mean(w_hat.mean(0) - clean)) < 4 * np.sqrt(np.mean(se ** 2) / clean.size)
+    # and without correction the bias is large: the test can fail
+    raw = qt.dequantize(faulty)
+    assert np.max(np.abs((raw.mean(0) - clean) / np.maximum(se, 1e-12))) > 20
+
+
+@pytest.mark.parametrize("code", ["twos", "offset"])
+def test_corrected_variance_closed_form(code):
+    fm = FlipModel(0.05, 0.05)
+    qt, faulty = _mc(code, fm, 1, trials=4000)
+    w_hat = corrected_dequantize(faulty, scale=1.0, bits=BITS, code=code, flip_model=fm, protect_msb=1)
+    var = corrected_variance(codes=qt.codes, bits=BITS, code=code, flip_model=fm, protect_msb=1)
+    # sample variance of 4000 draws: relative SE ~ sqrt(2/4000) = 2.2% (plus kurtosis); pooled over 257
+    assert np.mean(w_hat.var(axis=0, ddof=1)) == pytest.approx(np.mean(var), rel=0.02)
+
+
+@pytest.mark.parametrize("code", ["twos", "offset", "signmag"])
+def test_value_variance_matches_mc(code):
+    fm = FlipModel(0.1, 0.02)
+    qt, faulty = _mc(code, fm, 0, trials=4000)
+    v = qt.dequantize(faulty) / qt.scale
+    var = value_variance(codes=qt.codes, bits=BITS, code=code, flip_model=fm)
+    assert np.mean(v.var(axis=0, ddof=1)) == pytest.approx(np.mean(var), rel=0.02)
+
+
+def test_no_information_raises():
+    with pytest.raises(QtamlError):
+        corrected_dequantize(np.zeros(3, np.uint8), scale=1.0, bits=8, code="twos", flip_model=FlipModel(0.5, 0.5))

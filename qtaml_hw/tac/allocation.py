@@ -100,13 +100,14 @@ def allocate_greedy(*, a, n, curves, budget) -> np.ndarray:
     return m
 
 
-def allocate_exact(*, a, n, curves, budget, max_states: int = 200_000) -> np.ndarray:
-    """Exact knapsack optimum by merging per-layer Pareto frontiers (cost asc, objective desc)."""
-    a, n, curves = _check(a, n, curves, budget)
+def pareto_frontier(*, a, n, curves, budget=None, max_states: int = 200_000) -> list:
+    """All Pareto-optimal plans ``(cost_bits, objective, m tuple)``, cost ascending, objective descending."""
+    a, n, curves = _check(a, n, curves, 0 if budget is None else budget)
+    cap = np.inf if budget is None else budget
     frontier = [(0, 0.0, ())]
     for l in range(a.size):
         cand = [(c + int(n[l]) * j, o + a[l] * curves[l][j], ms + (j,))
-                for c, o, ms in frontier for j in range(curves.shape[1]) if c + int(n[l]) * j <= budget]
+                for c, o, ms in frontier for j in range(curves.shape[1]) if c + int(n[l]) * j <= cap]
         cand.sort(key=lambda t: (t[0], t[1]))
         frontier, best = [], np.inf
         for t in cand:
@@ -115,7 +116,13 @@ def allocate_exact(*, a, n, curves, budget, max_states: int = 200_000) -> np.nda
                 best = t[1]
         if len(frontier) > max_states:
             raise QtamlError(f"exact allocation frontier exceeds {max_states} states; use the greedy allocator")
-    return np.array(min(frontier, key=lambda t: t[1])[2], dtype=np.int64)
+    return frontier
+
+
+def allocate_exact(*, a, n, curves, budget, max_states: int = 200_000) -> np.ndarray:
+    """Exact knapsack optimum by merging per-layer Pareto frontiers (cost asc, objective desc)."""
+    frontier = pareto_frontier(a=a, n=n, curves=curves, budget=budget, max_states=max_states)
+    return np.array(frontier[-1][2], dtype=np.int64)
 
 
 def allocate_brute_force(*, a, n, curves, budget) -> np.ndarray:

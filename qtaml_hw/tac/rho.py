@@ -1,9 +1,10 @@
 """Saturation ratio rho* (design.md section 3), predicted from the scores before any Monte Carlo.
 
 For a target predicted output-error variance ``V*``: ``B_U(V*)`` is the smallest Uniform-MSP
-budget ``N m`` with ``sum_l A_l R_l(m) <= V*``; ``B_T(V*)`` the smallest budget along the TAC
-greedy path (exactly optimal at those points for convex R, see allocation) with
-``sum_l A_l R_l(m_l) <= V*``.  ``rho* = B_U / B_T``.  The table is evaluated at the targets set by
+budget ``N m`` with ``sum_l A_l R_l(m) <= V*``; ``B_T(V*)`` the smallest budget of any plan with
+``sum_l A_l R_l(m_l) <= V*``, read off the exact Pareto frontier (allocation.pareto_frontier) when
+it is small enough, else off the greedy path (optimal at its own points, may overshoot by one
+step).  Since the uniform plan is feasible, ``rho* >= 1`` with the exact frontier.  ``rho* = B_U / B_T``.  The table is evaluated at the targets set by
 each uniform level ``m = 1..B``.
 """
 
@@ -11,11 +12,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from qtaml_hw.tac.allocation import greedy_path
+from qtaml_hw.errors import QtamlError
+from qtaml_hw.tac.allocation import greedy_path, pareto_frontier
 
 
-def tac_budget_for(*, a, n, curves, target: float) -> int:
-    """Smallest greedy-path budget (bits) whose predicted variance is <= ``target``."""
+def tac_budget_for(*, a, n, curves, target: float, exact: bool = True) -> int:
+    """Smallest budget (bits) whose predicted variance is <= ``target`` (exact frontier if feasible)."""
+    if exact:
+        try:
+            front = pareto_frontier(a=a, n=n, curves=curves, max_states=20_000)
+            tol = target * (1 + 1e-12)
+            return int(min(c for c, o, _ in front if o <= tol))
+        except QtamlError:
+            pass
     a, curves = np.asarray(a, dtype=np.float64), np.asarray(curves, dtype=np.float64)
     m = np.zeros(a.size, dtype=np.int64)
     value = float(np.sum(a * curves[:, 0]))

@@ -125,6 +125,14 @@ def allocate_exact(*, a, n, curves, budget, max_states: int = 200_000) -> np.nda
     return np.array(frontier[-1][2], dtype=np.int64)
 
 
+def allocate(*, a, n, curves, budget, max_states: int = 20_000) -> np.ndarray:
+    """Exact allocation when the Pareto frontier stays below ``max_states``, else greedy."""
+    try:
+        return allocate_exact(a=a, n=n, curves=curves, budget=budget, max_states=max_states)
+    except QtamlError:
+        return allocate_greedy(a=a, n=n, curves=curves, budget=budget)
+
+
 def allocate_brute_force(*, a, n, curves, budget) -> np.ndarray:
     """Enumerate all ``(B+1)^L`` plans (tests only)."""
     a, n, curves = _check(a, n, curves, budget)

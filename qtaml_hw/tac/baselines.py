@@ -3,7 +3,7 @@
 * Uniform-MSP: the same ``m = floor(budget / N)`` for every layer.
 * magnitude: layer score ``||W_l||_F^2`` (weights only: no Jacobian, no physics) with the
   generic bit-position curve ``R(m) = sum_{k < B-m} 4^k`` (equal, symmetric flips, no code),
-  allocated by the same greedy.
+  allocated by the same allocator (allocation.allocate: exact Pareto when small, else greedy).
 * gaussian: TAC's sensitivities with a generic Gaussian-noise model -- equal variance per bit,
   ``R(m) = (B - m) / B`` -- which misses the MSB hierarchy (every bit looks equally worth protecting).
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.tac.allocation import allocate_greedy
+from qtaml_hw.tac.allocation import allocate as allocate_greedy  # exact when small, else greedy
 
 STRATEGIES = ("tac", "uniform", "magnitude", "gaussian")
 

@@ -118,15 +118,19 @@ class Faults:
 
     With ``physics`` set, every combination of its list-valued entries is one fault point,
     turned into ``p10``/``p01`` by ``qtaml_hw.physics.flip_probabilities`` (design.md section 1).
+    With ``[faults.scrub]`` (``tau_s``, ``period_s``) each scrub period ``T`` is a point with the
+    worst-case retention interval ``T``: ``p10 = 1 - exp(-T / tau)`` (Poisson retention).
     """
 
     p_flip: tuple[float, ...] = ()
     r: float = 1.0
     physics: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    scrub_tau_s: float | None = None
+    scrub_period_s: tuple[float, ...] = ()
 
     def __post_init__(self):
-        if bool(self.p_flip) == bool(self.physics):
-            raise QtamlError("faults: give exactly one of faults.p_flip or [faults.physics]")
+        if bool(self.p_flip) + bool(self.physics) + bool(self.scrub_period_s) != 1:
+            raise QtamlError("faults: give exactly one of faults.p_flip, [faults.physics] or [faults.scrub]")
         if not 0.0 <= self.r <= 1.0:
             raise QtamlError(f"faults.r: must be in [0, 1], got {self.r}")
 
@@ -250,7 +254,7 @@ def parse_config(doc: dict) -> CampaignConfig:
     fsec = doc.get("faults")
     if not isinstance(fsec, dict):
         raise QtamlError("faults: missing [faults] table")
-    _check_keys(fsec, {"p_flip", "r", "physics"}, "faults")
+    _check_keys(fsec, {"p_flip", "r", "physics", "scrub"}, "faults")
     p_flip = _number_list(fsec, "p_flip", "faults", lambda v: 0 <= v <= 1, "a probability in [0, 1]", ())
     r = _get(fsec, "r", "faults", (float, int), 1.0)
     physics = ()
@@ -266,7 +270,15 @@ def parse_config(doc: dict) -> CampaignConfig:
         physics = tuple((k, _number_list(psec, k, "faults.physics", lambda v: v >= 0, "a non-negative number",
                                          (defaults[k],) if k in defaults else ...))
                         for k in PHYSICS_KEYS)
-    faults = Faults(p_flip=p_flip, r=float(r), physics=physics)
+    tau, periods = None, ()
+    if "scrub" in fsec:
+        ssec = fsec["scrub"]
+        if not isinstance(ssec, dict):
+            raise QtamlError("faults.scrub: expected a table")
+        _check_keys(ssec, {"tau_s", "period_s"}, "faults.scrub")
+        tau = _get(ssec, "tau_s", "faults.scrub", (float, int), check=lambda v: v > 0, what="a positive number")
+        periods = _number_list(ssec, "period_s", "faults.scrub", lambda v: v > 0, "a positive number")
+    faults = Faults(p_flip=p_flip, r=float(r), physics=physics, scrub_tau_s=tau, scrub_period_s=periods)
 
     raw_plans = doc.get("plans", [{"strategy": "none", "protect_msb": 0}])
     if not isinstance(raw_plans, list) or not raw_plans or not all(isinstance(p, dict) for p in raw_plans):

@@ -77,6 +77,12 @@ def fault_points(cfg) -> list[dict]:
     f = cfg.faults
     if f.p_flip:
         return [{"p10": p, "p01": f.r * p, "fault": {"p_flip": p, "r": f.r}} for p in f.p_flip]
+    if f.scrub_period_s:
+        from qtaml_hw.campaign.scrub import p10_poisson
+
+        p10s = [float(p10_poisson(t, tau_s=f.scrub_tau_s)) for t in f.scrub_period_s]
+        return [{"p10": p, "p01": f.r * p, "fault": {"scrub_period_s": t, "tau_s": f.scrub_tau_s, "r": f.r}}
+                for t, p in zip(f.scrub_period_s, p10s)]
     try:
         from qtaml_hw.physics import flip_probabilities
     except ImportError:

@@ -335,3 +335,26 @@ def test_write_report_empty_store(tmp_path):
     with pytest.raises(QtamlError, match="no trials"):
         write_report(tmp_path / "e.sqlite", tmp_path / "rep")
     assert not (tmp_path / "rep").exists()
+
+
+def test_scrub_period_fault_points(tmp_path):
+    """[faults.scrub]: one fault point per scrub period, p10 = 1 - exp(-T / tau); longer periods hurt more."""
+    text = MEMORY_TOML.format(trials=20, batch=10).replace(
+        "p_flip = [0.02, 0.1]\nr = 0.5", "r = 0.5\n[faults.scrub]\ntau_s = 100.0\nperiod_s = [1.0, 10.0]")
+    cfg = load_config(write_cfg(tmp_path, text=text))
+    tasks = expand_tasks(cfg)
+    p10s = sorted({t.params["p10"] for t in tasks})
+    np.testing.assert_allclose(p10s, [1 - np.exp(-0.01), 1 - np.exp(-0.1)])
+    assert all(t.params["p01"] == pytest.approx(0.5 * t.params["p10"]) for t in tasks)
+    out = tmp_path / "s.sqlite"
+    run_campaign(cfg, out=out, workers=0, progress=False)
+    with ResultStore.open(out) as store:
+        mse = {(t["params"]["fault"]["scrub_period_s"], t["params"]["protect_msb"]): store.trials(t["task_id"])[1]["mse"]
+               for t in store.tasks()}
+    assert mse[(10.0, 0)].mean() > 5 * mse[(1.0, 0)].mean()
+    bad = text.replace("tau_s = 100.0", "tau_s = -1.0")
+    with pytest.raises(QtamlError, match="faults.scrub.tau_s"):
+        load_config(write_cfg(tmp_path, text=bad, name="bad.toml"))
+    both = text.replace("r = 0.5\n", "r = 0.5\np_flip = 0.1\n", 1)
+    with pytest.raises(QtamlError, match="exactly one"):
+        load_config(write_cfg(tmp_path, text=both, name="both.toml"))

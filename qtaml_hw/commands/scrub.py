@@ -99,7 +99,8 @@ def run(args) -> int:
 
         h = res["history"]
         fig, ax = plt.subplots(figsize=(6, 4))
-        ax.semilogx([p["period_s"] for p in h], [p["accuracy"] for p in h], "o-", label=f"MC mean ({args.trials} trials)")
+        ax.semilogx([p["period_s"] for p in h], [p["accuracy"] for p in h], "o-",
+                    label=f"MC mean ({args.trials} trials)")
         ax.axhline(res["goal_accuracy"], color="gray", ls="--", label=f"{args.target:g} x clean")
         ax.axvline(res["scrub_period_s"], color="C3", ls=":", label=f"scrub every {res['scrub_period_s']:.3g} s")
         ax.set_xlabel("scrub period (s)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -349,8 +348,8 @@ def test_scrub_period_fault_points(tmp_path):
     out = tmp_path / "s.sqlite"
     run_campaign(cfg, out=out, workers=0, progress=False)
     with ResultStore.open(out) as store:
-        mse = {(t["params"]["fault"]["scrub_period_s"], t["params"]["protect_msb"]): store.trials(t["task_id"])[1]["mse"]
-               for t in store.tasks()}
+        mse = {(t["params"]["fault"]["scrub_period_s"], t["params"]["protect_msb"]):
+               store.trials(t["task_id"])[1]["mse"] for t in store.tasks()}
     assert mse[(10.0, 0)].mean() > 5 * mse[(1.0, 0)].mean()
     bad = text.replace("tau_s = 100.0", "tau_s = -1.0")
     with pytest.raises(QtamlError, match="faults.scrub.tau_s"):

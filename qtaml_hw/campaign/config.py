@@ -142,11 +142,14 @@ class Plan:
     ``uniform``: ideal MSB protection, the same ``protect_msb`` top bits of every weight of
     every layer kept fault-free, costing ``protect_msb * overhead_factor`` check bits per
     weight (default factor 8/64: a (72,64) SECDED word).  ``none``: unprotected.
+    ``mean_correction``: read the weights through TAC's closed-form mean-corrected
+    dequantization (``qtaml_hw.tac.corrected_dequantize``), which costs no check bits.
     """
 
     strategy: str = "uniform"
     protect_msb: tuple[int, ...] = (0,)
     overhead_factor: float = 0.125
+    mean_correction: bool = False
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -285,14 +288,15 @@ def parse_config(doc: dict) -> CampaignConfig:
         raise QtamlError("plans: expected one or more [[plans]] tables")
     plans = []
     for p in raw_plans:
-        _check_keys(p, {"strategy", "protect_msb", "overhead_factor"}, "plans")
+        _check_keys(p, {"strategy", "protect_msb", "overhead_factor", "mean_correction"}, "plans")
         strategy = _get(p, "strategy", "plans", str, "uniform")
         protect = _number_list(p, "protect_msb", "plans", lambda v: float(v).is_integer() and v >= 0,
                                "a non-negative integer", (0.0,))
         if strategy == "none" and any(protect):
             raise QtamlError("plans.protect_msb: strategy \"none\" protects nothing; remove protect_msb")
         plans.append(Plan(strategy=strategy, protect_msb=tuple(int(m) for m in protect),
-                          overhead_factor=float(_get(p, "overhead_factor", "plans", (float, int), 0.125))))
+                          overhead_factor=float(_get(p, "overhead_factor", "plans", (float, int), 0.125)),
+                          mean_correction=_get(p, "mean_correction", "plans", bool, False)))
 
     dsec = doc.get("dask", {})
     if not isinstance(dsec, dict):

@@ -50,7 +50,8 @@ def summarize(store: ResultStore) -> list[dict]:
         kind = TRIAL_KINDS[p["target"]["kind"]]
         row = {"task": task["task_id"][:12], "kind": kind.name,
                "target": p["target"].get("name", "x".join(map(str, p["target"].get("shape", [])))),
-               "fault": _fault_label(p["fault"]), "p10": p["p10"], "p01": p["p01"], "strategy": p["strategy"],
+               "fault": _fault_label(p["fault"]), "p10": p["p10"], "p01": p["p01"],
+               "strategy": p["strategy"] + ("+mc" if p.get("mean_correction") else ""),
                "protect_msb": p["protect_msb"], "check_bits_per_weight": p["check_bits_per_weight"],
                "trials": int(idx.size)}
         for name in kind.metrics:
@@ -59,7 +60,7 @@ def summarize(store: ResultStore) -> list[dict]:
         if "clean_accuracy" in info:
             row["clean_accuracy"] = info["clean_accuracy"]
             row["relative_accuracy"] = row["accuracy_mean"] / info["clean_accuracy"] if info["clean_accuracy"] else None
-        if info.get("predicted_mse") is not None:
+        if info.get("predicted_mse") is not None and not p.get("mean_correction"):
             row["predicted_mse"] = info["predicted_mse"]
         if info.get("variance_share") is not None:
             row["_variance_share"] = info["variance_share"]

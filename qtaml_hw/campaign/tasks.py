@@ -18,6 +18,10 @@ Trial kinds (``TRIAL_KINDS``):
   probability of the stored bit; it is stored as ``predicted_mse`` for comparison.
 * ``nn`` -- a network under faults through the NN layer (``QuantizedModel``,
   ``evaluate_faulty`` with ``default_sampler``): per-trial accuracy and loss.
+
+A plan with ``mean_correction`` reads the faulty codes through TAC's mean-corrected
+dequantization (``qtaml_hw.tac.corrected_dequantize`` / ``corrected_sampler``); the
+closed-form ``predicted_mse``/variance shares describe the uncorrected read.
 """
 
 from __future__ import annotations
@@ -111,6 +115,8 @@ def expand_tasks(cfg) -> list[Task]:
                 params = {"target": target, "p10": point["p10"], "p01": point["p01"], "fault": point["fault"],
                           "strategy": plan.strategy, "protect_msb": int(m),
                           "check_bits_per_weight": float(m * plan.overhead_factor)}
+                if plan.mean_correction:  # only present when on, so ids of plain plans never change
+                    params["mean_correction"] = True
                 tid = task_id(params)
                 if tid not in seen:
                     seen.add(tid)
@@ -189,7 +195,15 @@ class MemoryKind:
         qt = ctx["qt"]
         faulty = flip_bits(qt.codes, bits=qt.bits, flip_model=FlipModel(params["p10"], params["p01"]), trials=count,
                            seed=seed, trial_offset=start, protect_msb=params["protect_msb"], key="campaign/memory")
-        err = qt.dequantize(faulty).astype(np.float64) - ctx["clean"][None]
+        if params.get("mean_correction"):
+            from qtaml_hw.tac import corrected_dequantize
+
+            deq = corrected_dequantize(faulty, scale=qt.scale, bits=qt.bits, code=qt.code,
+                                       flip_model=FlipModel(params["p10"], params["p01"]),
+                                       protect_msb=params["protect_msb"])
+        else:
+            deq = qt.dequantize(faulty)
+        err = np.asarray(deq, dtype=np.float64) - ctx["clean"][None]
         axes = tuple(range(1, err.ndim))
         return {"mse": np.mean(err ** 2, axis=axes), "mean_error": np.mean(err, axis=axes)}
 
@@ -232,8 +246,11 @@ class NNKind:
 
         FlipModel, _, _ = _memory_api()
         qmodel = ctx["qmodel"]
-        sampler = default_sampler(FlipModel(params["p10"], params["p01"]),
-                                  {layer.name: params["protect_msb"] for layer in qmodel.layers})
+        make = default_sampler
+        if params.get("mean_correction"):
+            from qtaml_hw.tac import corrected_sampler as make
+        sampler = make(FlipModel(params["p10"], params["p01"]),
+                       {layer.name: params["protect_msb"] for layer in qmodel.layers})
         res = evaluate_faulty(qmodel, ctx["x"], ctx["y"], trials=count, seed=seed, weight_sampler=sampler,
                               batch_trials=count, trial_offset=start)
         return {"accuracy": np.asarray(res.accuracy, dtype=np.float64), "loss": np.asarray(res.loss, dtype=np.float64)}

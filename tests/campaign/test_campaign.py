@@ -357,3 +357,29 @@ def test_scrub_period_fault_points(tmp_path):
     both = text.replace("r = 0.5\n", "r = 0.5\np_flip = 0.1\n", 1)
     with pytest.raises(QtamlError, match="exactly one"):
         load_config(write_cfg(tmp_path, text=both, name="both.toml"))
+
+
+def test_mean_correction_plan_removes_drift(tmp_path):
+    """Directional leakage (r = 0) biases the weights; the TAC mean-corrected read is unbiased."""
+    text = MEMORY_TOML.format(trials=100, batch=50).replace("r = 0.5", "r = 0.0").replace(
+        "protect_msb = [0, 2]", "protect_msb = [2]\n\n[[plans]]\nstrategy = \"uniform\"\nprotect_msb = [2]\n"
+                                "mean_correction = true")
+    cfg = load_config(write_cfg(tmp_path, text=text))
+    tasks = expand_tasks(cfg)
+    assert len(tasks) == 4 and sum("mean_correction" in t.params for t in tasks) == 2
+    plain = load_config(write_cfg(tmp_path, text=MEMORY_TOML.format(trials=1, batch=1).replace("r = 0.5", "r = 0.0")
+                                  .replace("[0, 2]", "[2]"), name="plain.toml"))
+    assert {t.id for t in expand_tasks(plain)} <= {t.id for t in tasks}  # plain ids unchanged by the option
+    out = tmp_path / "mc.sqlite"
+    run_campaign(cfg, out=out, workers=0, progress=False)
+    with ResultStore.open(out) as store:
+        for t in store.tasks():
+            if t["params"]["p10"] != 0.1:
+                continue
+            _, m = store.trials(t["task_id"])
+            me = m["mean_error"]
+            se = me.std(ddof=1) / np.sqrt(me.size)
+            if t["params"].get("mean_correction"):
+                assert abs(me.mean()) < 4 * se
+            else:
+                assert me.mean() < -10 * se  # 1 -> 0 leakage pulls weights down (two's complement)

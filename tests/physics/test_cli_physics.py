@@ -27,7 +27,7 @@ def test_sigma_and_sweep(cli):
     assert code == 0 and len(rows) == 5 and json.loads(out)["barrier"] == "fn"
     assert all(a["tau_s"] < b["tau_s"] for a, b in zip(rows, rows[1:]))
     code, out, _ = cli("physics", "--sweep-t-ox", "1.5:2.5:3")
-    assert code == 0 and "tau_s" in out and len(out.strip().splitlines()) == 5
+    assert code == 0 and "tau_s" in out and len(out.strip().splitlines()) == 6  # title, header, rule, 3 rows
 
 
 @pytest.mark.parametrize("argv", [

@@ -383,3 +383,16 @@ def test_mean_correction_plan_removes_drift(tmp_path):
                 assert abs(me.mean()) < 4 * se
             else:
                 assert me.mean() < -10 * se  # 1 -> 0 leakage pulls weights down (two's complement)
+
+
+def test_cli_dask_address(tmp_path, cli):
+    from distributed import LocalCluster
+
+    cfg = write_cfg(tmp_path, trials=8, batch=4)
+    run_campaign(load_config(cfg), out=tmp_path / "local.sqlite", workers=0, progress=False)
+    with LocalCluster(n_workers=2, processes=False, threads_per_worker=1, dashboard_address=None) as cluster:
+        code, stdout, err = cli("campaign", "run", str(cfg), "--out", str(tmp_path / "d.sqlite"),
+                                "--dask", cluster.scheduler_address, "--no-progress", "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["backend"] == "dask"
+    assert_same(all_trials(tmp_path / "local.sqlite"), all_trials(tmp_path / "d.sqlite"))

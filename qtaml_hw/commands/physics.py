@@ -26,6 +26,8 @@ def add_arguments(parser) -> None:
                         help="barrier shape (default auto from V_ox vs phi_B)")
     parser.add_argument("--sweep-t-ox", default=None, metavar="A:B:N",
                         help="table over N thicknesses from A to B nm (overrides --t-ox-nm)")
+    parser.add_argument("--plot-dir", default=None, metavar="DIR",
+                        help="also write the demo figures (T vs t_ox, p_flip vs t) as PNG+SVG into DIR")
     add_json(parser)
 
 
@@ -74,6 +76,10 @@ def run(args) -> int:
         rows.append(row)
     meta = {"phi_b_ev": args.phi_b_ev, "m_ox": args.m_ox, "v_ox": args.v_ox, "tau0_s": tau0, "t_s": args.t_s,
             "r": args.r, "sigma_nm": args.sigma_nm, "barrier": str(barrier_kind(phi_b_ev=args.phi_b_ev, v_ox=args.v_ox))}
+    if args.plot_dir:
+        from qtaml_hw.reports.physics_plots import write_physics_figures
+
+        meta["figures"] = [str(p) for p in write_physics_figures(args.plot_dir)]
     if args.json:
         emit_json({**meta, "rows": rows} if args.sweep_t_ox else {**meta, **rows[0]})
         return 0
@@ -81,4 +87,6 @@ def run(args) -> int:
           f"tau0 {tau0:g} s, t {args.t_s:g} s, r {args.r:g}"
           + (f", sigma {args.sigma_nm:g} nm" if args.sigma_nm is not None else ""))
     print(format_table(rows, floatfmt=".4g"))
+    for path in meta.get("figures", []):
+        print(f"wrote {path}")
     return 0

@@ -1,0 +1,1 @@
+"""Tables and plots (matplotlib only here and in the CLI)."""

@@ -32,7 +32,7 @@ def test_hutchinson_matches_exact_jacobian():
         jac = torch.autograd.functional.jacobian(f, w0)  # (N, out, *wshape)
         exact[layer.name] = (jac.double() ** 2).sum(1).mean(0).numpy()
     for name, g in maps.items():
-        # 400 probes x 40 inputs: per-layer total has relative SE ~ sqrt(2/16000*...) < 2%
+        # 3 outputs => few effective directions: 400 probes give ~2% relative SE on the layer total (150 gave 9% off)
         assert g.sum() == pytest.approx(exact[name].sum(), rel=0.05)
         assert np.corrcoef(g.ravel(), exact[name].ravel())[0, 1] > 0.95
 

@@ -82,13 +82,20 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: 
 
 def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, cfg: TrainConfig, seed: int,
                 progress=None) -> list[dict]:
-    """Train ``model`` in place on (x, y); returns per-epoch history (loss, seconds)."""
+    """Train ``model`` in place on (x, y); returns per-epoch history (loss, seconds).
+
+    Every parameter is re-initialised from ``seed`` first (He-normal matrices, zero biases),
+    so the result does not depend on the global torch RNG.
+    """
     g_init = torch_generator(seed, "init")
     with torch.no_grad():  # seeded re-initialisation, independent of global torch RNG
-        for p in model.parameters():
-            if p.dim() > 1:
+        for name, p in model.named_parameters():
+            if p.dim() > 1:  # He-normal, std sqrt(2 / fan_in)
                 fan_in = p[0].numel()
                 p.copy_(torch.randn(p.shape, generator=g_init) * (2.0 / fan_in) ** 0.5)
+            elif name.endswith("bias"):
+                p.zero_()
+            # remaining 1-D parameters (norm scales) keep their deterministic default of 1
     g = torch_generator(seed, "batches")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.epochs * ((len(x) + cfg.batch_size - 1) // cfg.batch_size)

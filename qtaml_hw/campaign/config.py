@@ -118,8 +118,10 @@ class Faults:
 
     With ``physics`` set, every combination of its list-valued entries is one fault point,
     turned into ``p10``/``p01`` by ``qtaml_hw.physics.flip_probabilities`` (design.md section 1).
-    With ``[faults.scrub]`` (``tau_s``, ``period_s``) each scrub period ``T`` is a point with the
-    worst-case retention interval ``T``: ``p10 = 1 - exp(-T / tau)`` (Poisson retention).
+    With ``[faults.scrub]`` (``tau_s``, ``period_s``, ``interval``) each scrub period ``T`` is a
+    point: the PHYSICS layer's simpy timeline (``physics.timeline.scrub_retention``: words written
+    at 0, scrubbed every ``T``, read 400 times spread over 4 periods) gives the worst (default) or
+    mean per-read ``p10 = 1 - exp(-interval / tau)`` (Poisson retention).
     """
 
     p_flip: tuple[float, ...] = ()
@@ -127,6 +129,7 @@ class Faults:
     physics: tuple[tuple[str, tuple[float, ...]], ...] = ()
     scrub_tau_s: float | None = None
     scrub_period_s: tuple[float, ...] = ()
+    scrub_interval: str = "worst"
 
     def __post_init__(self):
         if bool(self.p_flip) + bool(self.physics) + bool(self.scrub_period_s) != 1:
@@ -273,15 +276,18 @@ def parse_config(doc: dict) -> CampaignConfig:
         physics = tuple((k, _number_list(psec, k, "faults.physics", lambda v: v >= 0, "a non-negative number",
                                          (defaults[k],) if k in defaults else ...))
                         for k in PHYSICS_KEYS)
-    tau, periods = None, ()
+    tau, periods, interval = None, (), "worst"
     if "scrub" in fsec:
         ssec = fsec["scrub"]
         if not isinstance(ssec, dict):
             raise QtamlError("faults.scrub: expected a table")
-        _check_keys(ssec, {"tau_s", "period_s"}, "faults.scrub")
+        _check_keys(ssec, {"tau_s", "period_s", "interval"}, "faults.scrub")
+        interval = _get(ssec, "interval", "faults.scrub", str, "worst", lambda v: v in ("worst", "mean"),
+                        "\"worst\" or \"mean\"")
         tau = _get(ssec, "tau_s", "faults.scrub", (float, int), check=lambda v: v > 0, what="a positive number")
         periods = _number_list(ssec, "period_s", "faults.scrub", lambda v: v > 0, "a positive number")
-    faults = Faults(p_flip=p_flip, r=float(r), physics=physics, scrub_tau_s=tau, scrub_period_s=periods)
+    faults = Faults(p_flip=p_flip, r=float(r), physics=physics, scrub_tau_s=tau, scrub_period_s=periods,
+                    scrub_interval=interval)
 
     raw_plans = doc.get("plans", [{"strategy": "none", "protect_msb": 0}])
     if not isinstance(raw_plans, list) or not raw_plans or not all(isinstance(p, dict) for p in raw_plans):

@@ -24,16 +24,16 @@ log = logging.getLogger(__name__)
 
 
 def p10_poisson(t_s, *, tau_s: float):
-    """``p10(t) = 1 - exp(-t / tau)`` (design.md section 1, single cell, Poisson)."""
-    return -np.expm1(-np.asarray(t_s, dtype=np.float64) / tau_s)
+    """``p10(t) = 1 - exp(-t / tau)`` (design.md section 1, single cell, Poisson; ``physics.p_flip_poisson``)."""
+    from qtaml_hw.physics import p_flip_poisson
+
+    return np.asarray(p_flip_poisson(np.asarray(t_s, dtype=np.float64), tau_s=tau_s), dtype=np.float64)
 
 
 def tau_from_physics(**physics) -> float:
-    """Retention time ``tau = tau0 / T`` from the PHYSICS layer's ``flip_probabilities`` (design.md section 1)."""
-    try:
-        from qtaml_hw.physics import flip_probabilities
-    except ImportError:
-        raise QtamlError("physics options need qtaml_hw.physics, which is not in this tree; pass --tau-s") from None
+    """Retention time ``tau = tau0 / T_wkb`` from the PHYSICS layer's ``flip_probabilities`` (design.md section 1)."""
+    from qtaml_hw.physics import flip_probabilities
+
     res = flip_probabilities(**physics, t_s=1.0, r=1.0)
     return float(np.asarray(res["tau_s"]).ravel()[0])
 

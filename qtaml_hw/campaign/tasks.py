@@ -82,11 +82,19 @@ def fault_points(cfg) -> list[dict]:
     if f.p_flip:
         return [{"p10": p, "p01": f.r * p, "fault": {"p_flip": p, "r": f.r}} for p in f.p_flip]
     if f.scrub_period_s:
-        from qtaml_hw.campaign.scrub import p10_poisson
-
-        p10s = [float(p10_poisson(t, tau_s=f.scrub_tau_s)) for t in f.scrub_period_s]
-        return [{"p10": p, "p01": f.r * p, "fault": {"scrub_period_s": t, "tau_s": f.scrub_tau_s, "r": f.r}}
-                for t, p in zip(f.scrub_period_s, p10s)]
+        try:
+            from qtaml_hw.physics.timeline import scrub_retention
+        except ImportError:
+            raise QtamlError("faults.scrub needs qtaml_hw.physics, which is not installed in this tree") from None
+        points = []
+        for t in f.scrub_period_s:
+            res = scrub_retention(scrub_period_s=t, read_times_s=tuple(t * np.linspace(0.01, 4.0, 400)),
+                                  tau_s=f.scrub_tau_s, r=f.r)
+            p10 = float(res[f"{f.scrub_interval}_p10"])
+            points.append({"p10": p10, "p01": f.r * p10,
+                           "fault": {"scrub_period_s": t, "tau_s": f.scrub_tau_s, "r": f.r,
+                                     "interval": f.scrub_interval}})
+        return points
     try:
         from qtaml_hw.physics import flip_probabilities
     except ImportError:

@@ -337,13 +337,15 @@ def test_write_report_empty_store(tmp_path):
 
 
 def test_scrub_period_fault_points(tmp_path):
-    """[faults.scrub]: one fault point per scrub period, p10 = 1 - exp(-T / tau); longer periods hurt more."""
+    """[faults.scrub]: one fault point per scrub period through the physics timeline; longer periods hurt more."""
     text = MEMORY_TOML.format(trials=20, batch=10).replace(
         "p_flip = [0.02, 0.1]\nr = 0.5", "r = 0.5\n[faults.scrub]\ntau_s = 100.0\nperiod_s = [1.0, 10.0]")
     cfg = load_config(write_cfg(tmp_path, text=text))
     tasks = expand_tasks(cfg)
     p10s = sorted({t.params["p10"] for t in tasks})
-    np.testing.assert_allclose(p10s, [1 - np.exp(-0.01), 1 - np.exp(-0.1)])
+    # worst retention interval: the last read before a scrub, just under T
+    np.testing.assert_allclose(p10s, [1 - np.exp(-0.01), 1 - np.exp(-0.1)], rtol=0.02)
+    assert all(p < q for p, q in zip(p10s, [1 - np.exp(-0.01), 1 - np.exp(-0.1)]))
     assert all(t.params["p01"] == pytest.approx(0.5 * t.params["p10"]) for t in tasks)
     out = tmp_path / "s.sqlite"
     run_campaign(cfg, out=out, workers=0, progress=False)
@@ -396,3 +398,25 @@ def test_cli_dask_address(tmp_path, cli):
     assert code == 0, err
     assert json.loads(stdout)["backend"] == "dask"
     assert_same(all_trials(tmp_path / "local.sqlite"), all_trials(tmp_path / "d.sqlite"))
+
+
+def test_physics_fault_points(tmp_path):
+    """[faults.physics]: every combination of the listed inputs is a point, via physics.flip_probabilities."""
+    from qtaml_hw.physics import flip_probabilities
+
+    text = MEMORY_TOML.format(trials=4, batch=4).replace(
+        "p_flip = [0.02, 0.1]\nr = 0.5",
+        "[faults.physics]\nt_ox_nm = [3.3, 3.4]\nphi_b_ev = 3.1\ntau0_s = 1e-13\nt_s = [3600.0, 86400.0]\nr = 0.0")
+    cfg = load_config(write_cfg(tmp_path, text=text))
+    tasks = expand_tasks(cfg)
+    assert len(tasks) == 4 * 2
+    for t in tasks:
+        f = t.params["fault"]
+        ref = flip_probabilities(t_ox_nm=f["t_ox_nm"], phi_b_ev=3.1, m_ox=0.42, v_ox=0.0, tau0_s=1e-13,
+                                 t_s=f["t_s"], r=0.0)
+        assert t.params["p10"] == pytest.approx(float(ref["p10"])) and t.params["p01"] == 0.0
+    p = {(t.params["fault"]["t_ox_nm"], t.params["fault"]["t_s"]): t.params["p10"] for t in tasks}
+    assert p[(3.3, 86400.0)] > p[(3.3, 3600.0)] and p[(3.3, 3600.0)] > p[(3.4, 3600.0)]
+    bad = text.replace("t_ox_nm = [3.3, 3.4]\n", "")
+    with pytest.raises(QtamlError, match="faults.physics.t_ox_nm"):
+        load_config(write_cfg(tmp_path, text=bad, name="bad.toml"))

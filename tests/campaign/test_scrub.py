@@ -68,3 +68,12 @@ def test_scrub_cli_bad_input(tmp_path, cli, extra, msg):
     code, _, err = cli("scrub", "--model", "lenet5", "--tau-s", "10", *extra, "--out", str(tmp_path / "o"))
     assert code == 2 and msg in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_tau_from_physics_is_wkb_retention_time():
+    from qtaml_hw.campaign.scrub import tau_from_physics
+    from qtaml_hw.physics import retention_time
+
+    tau = tau_from_physics(t_ox_nm=3.3, phi_b_ev=3.1, m_ox=0.42, v_ox=0.0, tau0_s=1e-13)
+    assert tau == pytest.approx(float(retention_time(t_ox_nm=3.3, tau0_s=1e-13)))
+    assert tau_from_physics(t_ox_nm=3.4, phi_b_ev=3.1, m_ox=0.42, v_ox=0.0, tau0_s=1e-13) > 2 * tau

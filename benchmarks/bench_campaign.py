@@ -16,7 +16,7 @@ import numpy as np
 def run(*, quick: bool = False) -> dict:
     from qtaml_hw.campaign import ResultStore, parse_config, run_campaign
 
-    trials = 200 if quick else 1000
+    trials = 200 if quick else 2500
     doc = {"campaign": {"name": "bench", "kind": "memory", "seed": 0, "trials": trials, "batch_trials": 50},
            "memory": {"shape": [128, 128], "bits": 8}, "faults": {"p_flip": [0.01, 0.1]},
            "plans": [{"strategy": "uniform", "protect_msb": [0, 2]}]}

@@ -49,10 +49,20 @@ def plan_chunks(tasks, done: dict, *, trials: int, batch_trials: int, with_info:
     return chunks
 
 
-def _init_worker() -> None:
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent_pid:  # coordinator gone (e.g. SIGKILL): do not linger as an orphan
+            os._exit(1)
+
+
+def _init_worker(parent_pid: int) -> None:
+    import threading
+
     # one BLAS/torch thread per worker process: parallelism comes from the workers
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["MKL_NUM_THREADS"] = "1"
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
 
 
 def _dask_client(settings, address):
@@ -138,7 +148,8 @@ def run_campaign(cfg, *, out, workers: int = 1, dask_address: str | None = None,
 def _run_processes(args, infos, record, workers, models_dir) -> None:
     ctx = get_context("spawn")
     pending = list(zip(args, infos))[::-1]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(os.getpid(),)) as pool:
         running = set()
         while pending or running:
             while pending and len(running) < 2 * workers:  # bounded queue: results stream into the store

@@ -420,3 +420,37 @@ def test_physics_fault_points(tmp_path):
     bad = text.replace("t_ox_nm = [3.3, 3.4]\n", "")
     with pytest.raises(QtamlError, match="faults.physics.t_ox_nm"):
         load_config(write_cfg(tmp_path, text=bad, name="bad.toml"))
+
+
+@pytest.mark.timeout(60)
+def test_sigkill_with_worker_processes_leaves_no_orphans_and_resumes(tmp_path):
+    trials = 400
+    cfg_path = write_cfg(tmp_path, trials=trials, batch=2)
+    out = tmp_path / "k.sqlite"
+    cmd = [sys.executable, "-c", "import sys; from qtaml_hw.cli import main; sys.exit(main(sys.argv[1:]))",
+           "campaign", "run", str(cfg_path), "--out", str(out), "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 40
+    count = 0
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            with ResultStore.open(out) as store:
+                count = store.count()
+        except QtamlError:
+            pass
+        if count:
+            break
+        time.sleep(0.05)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    kids = [int(k) for k in children.read_text().split()] if children.exists() else []
+    assert count > 0 and kids, "the run should be under way with its worker processes"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(2.5)
+    alive = [k for k in kids if Path(f"/proc/{k}").exists()
+             and "Z" not in Path(f"/proc/{k}/stat").read_text().split(")")[-1].split()[0]]
+    assert not alive, f"worker processes outlived the killed coordinator: {alive}"
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    with ResultStore.open(out) as store:
+        assert store.count() == 4 * trials

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qtaml_hw.commands._common import add_json, add_seed, emit_json, positive_int, probability
 
 NAME = "headline"
-HELP = "headline experiment: Uniform-MSP vs magnitude vs TAC overhead at 95% of clean accuracy, rho*"
+HELP = "headline experiment: Uniform-MSP vs magnitude vs TAC ECC overhead reaching 0.95 x clean accuracy, rho*"
 ORDER = 50
 
 QUICK = {"models": ["lenet5"], "trials": 4, "test_subset": 200, "budgets": [0.0, 1.0, 1.5, 2.0, 3.0]}

@@ -8,7 +8,7 @@ from qtaml_hw.commands._common import (add_json, add_seed, emit_json, nonneg_flo
                                        probability)
 
 NAME = "eval"
-HELP = "evaluate a model under leakage bit flips: float, clean int-B and faulty accuracy with 95% CI"
+HELP = "evaluate a model under leakage bit flips: float, clean int-B and faulty accuracy with a 95 percent CI"
 ORDER = 41
 
 

@@ -65,3 +65,8 @@ def test_train_bad_input(cli, tmp_path):
     code, _, err = cli("train", "--model", "lenet5", "--dataset", "cifar", "--out", str(tmp_path))
     assert code == 2 and "unknown dataset" in err
     assert not (tmp_path / "manifest.json").exists()
+
+
+def test_top_level_help_lists_train_and_eval(cli):
+    code, out, _ = cli("--help")
+    assert code == 0 and "train" in out and "eval" in out

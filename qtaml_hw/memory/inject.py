@@ -7,11 +7,12 @@ Randomness (batching invariance): trial ``i`` uses its own PCG64 stream
 ``qtaml_hw.seeding.rng(seed, key, trial_offset + i)`` and nothing else, so the flips of a
 trial are the same whether it runs alone, in a batch of 64 or split 4 x 16.
 
-Sampling (exact, sparse): for bit plane k let ``q_k = max(p10_k, p01_k)``. Candidate
-positions are a Bernoulli(q_k) process over the flattened elements, drawn as cumulative
-sums of Geometric(q_k) gaps (cost proportional to the number of candidates, ~ q_k n, not
-n); each candidate is then kept with probability ``p_dir / q_k`` for its stored bit value
-(thinning). The result is exactly independent Bernoulli(p10_k or p01_k) flips per bit.
+Sampling (exact, sparse): for bit plane k let ``q_k = max(p10_k, p01_k)``. Bit planes
+with the same q are grouped; candidate (element, bit) positions are a Bernoulli(q) process
+over the flattened (element x group bit) index space, drawn as cumulative sums of
+Geometric(q) gaps (cost proportional to the number of candidates, ~ q n B, not n B); each
+candidate is then kept with probability ``p_dir / q`` for its stored bit value (thinning,
+skipped when p10 = p01). The result is exactly independent Bernoulli(p10_k or p01_k) flips per bit.
 """
 
 from __future__ import annotations
@@ -101,22 +102,36 @@ def flip_bits(codes, *, bits: int, flip_model: FlipModel, trials: int, seed: int
     p10, p01 = flip_model.per_bit(bits)
     q = np.maximum(p10, p01)
     active = [k for k in range(bits - protect_msb) if q[k] > 0.0]
+    groups: dict[float, list[int]] = {}  # bit planes sharing q_k are sampled as one process
+    for k in active:
+        groups.setdefault(float(q[k]), []).append(k)
+    plan = [(qv, np.asarray(ks, dtype=np.int64)) for qv, ks in groups.items()]
     out = np.empty((trials, n), dtype=dt)
     out[...] = flat  # broadcast copy
     for i in range(trials):
-        if not active:
+        if not plan:
             break
         gen = make_rng(seed, key, trial_offset + i)
         row = out[i]
-        for k in active:
-            pos = _bernoulli_positions(gen, n, float(q[k]))
+        for qv, ks in plan:
+            g = ks.size
+            pos = _bernoulli_positions(gen, n * g, qv)  # index = element * g + j, bit ks[j]
             if pos.size == 0:
                 continue
-            bit = (flat[pos] >> k) & 1
-            keep_p = np.where(bit == 1, p10[k], p01[k]) / q[k]
-            if p10[k] != p01[k]:
-                pos = pos[gen.random(pos.size) < keep_p]
-            row[pos] ^= dt.type(1 << k)
+            elem, k = np.divmod(pos, g)
+            k = ks[k]
+            bit = (flat[elem] >> k.astype(dt)) & 1
+            thin = (p10[k] != qv) | (p01[k] != qv)
+            if np.any(thin):
+                keep_p = np.where(bit == 1, p10[k], p01[k]) / qv
+                keep = gen.random(pos.size) < keep_p
+                elem, k = elem[keep], k[keep]
+            if elem.size == 0:
+                continue
+            # elem is sorted; the bits of one element are distinct, so OR-reduce them per element
+            starts = np.flatnonzero(np.r_[True, elem[1:] != elem[:-1]])
+            masks = np.bitwise_or.reduceat(np.left_shift(1, k).astype(dt), starts)
+            row[elem[starts]] ^= masks
     return out.reshape((trials, *codes.shape))
 
 

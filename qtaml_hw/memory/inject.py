@@ -8,7 +8,7 @@ Randomness (batching invariance): trial ``i`` uses its own PCG64 stream
 trial are the same whether it runs alone, in a batch of 64 or split 4 x 16.
 
 Sampling (exact, sparse): for bit plane k let ``q_k = max(p10_k, p01_k)``. Bit planes
-with the same q are grouped; candidate (element, bit) positions are a Bernoulli(q) process
+with the same small q (< 1%) are grouped; candidate (element, bit) positions are a Bernoulli(q) process
 over the flattened (element x group bit) index space, drawn as cumulative sums of
 Geometric(q) gaps (cost proportional to the number of candidates, ~ q n B, not n B); each
 candidate is then kept with probability ``p_dir / q`` for its stored bit value (thinning,
@@ -102,10 +102,10 @@ def flip_bits(codes, *, bits: int, flip_model: FlipModel, trials: int, seed: int
     p10, p01 = flip_model.per_bit(bits)
     q = np.maximum(p10, p01)
     active = [k for k in range(bits - protect_msb) if q[k] > 0.0]
-    groups: dict[float, list[int]] = {}  # bit planes sharing q_k are sampled as one process
-    for k in active:
-        groups.setdefault(float(q[k]), []).append(k)
-    plan = [(qv, np.asarray(ks, dtype=np.int64)) for qv, ks in groups.items()]
+    groups: dict[tuple, list[int]] = {}  # bit planes sharing q_k are sampled as one process
+    for k in active:  # dense planes (q >= 1%) stay separate: unique positions, no per-element reduce
+        groups.setdefault((float(q[k]), k if q[k] >= 0.01 else -1), []).append(k)
+    plan = [(qv, np.asarray(ks, dtype=np.int64)) for (qv, _), ks in groups.items()]
     out = np.empty((trials, n), dtype=dt)
     out[...] = flat  # broadcast copy
     for i in range(trials):
@@ -127,6 +127,9 @@ def flip_bits(codes, *, bits: int, flip_model: FlipModel, trials: int, seed: int
                 keep = gen.random(pos.size) < keep_p
                 elem, k = elem[keep], k[keep]
             if elem.size == 0:
+                continue
+            if g == 1:
+                row[elem] ^= dt.type(1 << int(ks[0]))
                 continue
             # elem is sorted; the bits of one element are distinct, so OR-reduce them per element
             starts = np.flatnonzero(np.r_[True, elem[1:] != elem[:-1]])

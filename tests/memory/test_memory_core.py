@@ -152,3 +152,24 @@ def test_flip_bitplanes():
         assert abs(r01 - p01) <= 5 * np.sqrt(p01 * (1 - p01) / zeros.sum()) + 1e-12
     with pytest.raises(QtamlError):
         flip_bitplanes(np.array([[2]]), 0.1, 0.1, rng)
+
+
+@pytest.mark.parametrize("p10,p01", [(0.008, 0.002), (0.003, 0.003)])
+def test_grouped_small_p_rates_and_invariance(p10, p01):
+    """Small q: bit planes share one sparse process (thinned per stored bit); still exact and trial-invariant."""
+    n = 250_000
+    codes = np.random.default_rng(4).integers(0, 256, n).astype(np.uint8)
+    fm = FlipModel(p10, p01)
+    out = flip_bits(codes, bits=8, flip_model=fm, trials=4, seed=9, protect_msb=1)
+    assert np.array_equal(out[2:], flip_bits(codes, bits=8, flip_model=fm, trials=2, seed=9, trial_offset=2,
+                                             protect_msb=1))
+    b = bitplanes(codes, bits=8).astype(bool)
+    flipped = bitplanes(out, bits=8).astype(bool) != b[None]
+    assert not flipped[..., 7].any()
+    for stored, p in ((True, p10), (False, p01)):
+        sel = b[:, :7] == stored  # (n, 7)
+        m = sel.sum() * 4
+        rate = flipped[:, :, :7][:, sel].sum() / m
+        assert abs(rate - p) < 5 * np.sqrt(p * (1 - p) / m), (stored, rate, p)
+    # several bits of one word can flip in the same trial (the per-element OR-reduce)
+    assert (flipped.sum(axis=-1) >= 2).any()

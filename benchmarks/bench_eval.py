@@ -29,7 +29,7 @@ def run(*, quick: bool = False) -> dict:
     import torch
 
     from qtaml_hw.nn import MODEL_NAMES, QuantizedModel, default_sampler, load_dataset, load_model
-    from qtaml_hw.nn._memory_compat import FlipModel
+    from qtaml_hw.memory import FlipModel
     from qtaml_hw.nn.evaluate import _logits_loop, _logits_stacked
 
     torch.set_num_threads(2)

@@ -22,7 +22,7 @@ def _timed(fn, repeat):
 
 
 def run(*, quick: bool = False) -> dict:
-    from qtaml_hw.nn._memory_compat import FlipModel, flip_bits, quantize
+    from qtaml_hw.memory import FlipModel, flip_bits, quantize
     from qtaml_hw.tac.allocation import allocate_exact, allocate_greedy, objective
     from qtaml_hw.tac.correction import corrected_dequantize
 

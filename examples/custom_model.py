@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from qtaml_hw.nn import QuantizedModel, default_sampler, evaluate_faulty, load_dataset, tensors_from_loader
-from qtaml_hw.nn._memory_compat import FlipModel
+from qtaml_hw.memory import FlipModel
 from qtaml_hw.nn.train import TrainConfig, accuracy, train_model
 
 

@@ -45,7 +45,7 @@ def _memory_api():
     try:
         from qtaml_hw.memory import FlipModel, flip_bits, quantize
     except ImportError:
-        from qtaml_hw.nn._memory_compat import FlipModel, flip_bits, quantize
+        from qtaml_hw.memory import FlipModel, flip_bits, quantize
     return FlipModel, flip_bits, quantize
 
 

@@ -39,7 +39,7 @@ def run(args) -> int:
     import torch
 
     from qtaml_hw.errors import QtamlError
-    from qtaml_hw.nn._memory_compat import FlipModel
+    from qtaml_hw.memory import FlipModel
     from qtaml_hw.nn.checkpoint import load_model
     from qtaml_hw.nn.data import load_dataset
     from qtaml_hw.nn.evaluate import default_sampler, evaluate_faulty

@@ -30,7 +30,7 @@ def run(args) -> int:
 
     from qtaml_hw.errors import QtamlError
     from qtaml_hw.nn import QuantizedModel, load_dataset, load_model
-    from qtaml_hw.nn._memory_compat import FlipModel
+    from qtaml_hw.memory import FlipModel
     from qtaml_hw.tac.baselines import STRATEGIES
     from qtaml_hw.tac.correction import CODES
     from qtaml_hw.tac.headline import analyse, overhead

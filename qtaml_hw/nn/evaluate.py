@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.nn._memory_compat import FlipModel, flip_bits
+from qtaml_hw.memory import FlipModel, flip_bits
 from qtaml_hw.nn.quantized import LayerInfo, QuantizedModel
 
 log = logging.getLogger(__name__)

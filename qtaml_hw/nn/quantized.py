@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.nn._memory_compat import QuantizedTensor, quantize
+from qtaml_hw.memory import QuantizedTensor, quantize
 
 _WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 

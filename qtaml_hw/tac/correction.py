@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.nn._memory_compat import flip_bits
+from qtaml_hw.memory import flip_bits
 
 CODES = ("twos", "offset", "signmag")
 

@@ -10,7 +10,7 @@ from scipy import stats
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.nn import (MODEL_NAMES, QuantizedModel, build_model, default_sampler, evaluate_faulty,
                          load_dataset, load_model, t_interval)
-from qtaml_hw.nn._memory_compat import FlipModel
+from qtaml_hw.memory import FlipModel
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.nn._memory_compat import FlipModel, flip_bits, quantize
+from qtaml_hw.memory import FlipModel, flip_bits, quantize
 from qtaml_hw.tac.correction import corrected_dequantize, corrected_variance
 from qtaml_hw.tac.sensitivity import value_variance
 

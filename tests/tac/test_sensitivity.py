@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from qtaml_hw.nn import QuantizedModel
-from qtaml_hw.nn._memory_compat import FlipModel
+from qtaml_hw.memory import FlipModel
 from qtaml_hw.tac.correction import corrected_sampler, corrected_variance
 from qtaml_hw.tac.sensitivity import qmodel_sensitivity
 

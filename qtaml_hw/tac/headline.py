@@ -111,7 +111,7 @@ def run_model(name: str, *, p_flip: float, trials: int, seed: int, budgets_bpw, 
     import torch
 
     from qtaml_hw.nn import QuantizedModel, evaluate_faulty, load_dataset, load_model
-    from qtaml_hw.nn._memory_compat import FlipModel
+    from qtaml_hw.memory import FlipModel
 
     t0 = time.perf_counter()
     model, manifest = load_model(name)

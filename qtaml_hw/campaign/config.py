@@ -22,7 +22,8 @@ from qtaml_hw.errors import QtamlError
 
 KINDS = ("memory", "nn")
 CODES = ("twos", "offset", "signmag")
-STRATEGIES = ("none", "uniform")
+STRATEGIES = ("none", "uniform", "tac", "magnitude", "gaussian")
+ADAPTIVE = ("tac", "magnitude", "gaussian")  # layer-adaptive: swept over budget_bpw, need kind = "nn"
 CLUSTERS = ("local", "slurm", "lsf")
 PHYSICS_KEYS = ("t_ox_nm", "phi_b_ev", "m_ox", "v_ox", "tau0_s", "t_s", "r")
 
@@ -147,12 +148,20 @@ class Plan:
     weight (default factor 8/64: a (72,64) SECDED word).  ``none``: unprotected.
     ``mean_correction``: read the weights through TAC's closed-form mean-corrected
     dequantization (``qtaml_hw.tac.corrected_dequantize``), which costs no check bits.
+    ``tac`` / ``magnitude`` / ``gaussian`` (kind ``nn`` only): layer-adaptive protection,
+    one task per entry of ``budget_bpw`` (protected bits per weight averaged over the model);
+    the per-layer counts ``m_l`` come from ``qtaml_hw.tac.plan`` on a label-free analysis
+    (``calib_samples`` unlabeled training images, ``probes`` random output projections),
+    computed when the tasks are expanded, before any Monte Carlo.
     """
 
     strategy: str = "uniform"
     protect_msb: tuple[int, ...] = (0,)
     overhead_factor: float = 0.125
     mean_correction: bool = False
+    budget_bpw: tuple[float, ...] = ()
+    calib_samples: int = 256
+    probes: int = 4
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -160,6 +169,19 @@ class Plan:
                              f"choose one of {', '.join(STRATEGIES)}")
         if self.overhead_factor < 0:
             raise QtamlError(f"plans.overhead_factor: must be >= 0, got {self.overhead_factor}")
+        if self.adaptive and not self.budget_bpw:
+            raise QtamlError(f"plans.budget_bpw: strategy {self.strategy!r} needs budget_bpw "
+                             "(protected bits per weight, averaged over the model)")
+        if not self.adaptive and self.budget_bpw:
+            raise QtamlError(f"plans.budget_bpw: only for {', '.join(ADAPTIVE)}; "
+                             f"strategy {self.strategy!r} takes protect_msb")
+        if self.calib_samples <= 0 or self.probes <= 0:
+            raise QtamlError("plans.calib_samples / plans.probes: expected positive integers")
+
+    @property
+    def adaptive(self) -> bool:
+        """Layer-adaptive plans (TAC and its baselines) allocate per-layer protected bits from a budget."""
+        return self.strategy in ADAPTIVE
 
 
 @dataclass(frozen=True)
@@ -207,6 +229,13 @@ class CampaignConfig:
         if self.kind not in KINDS:
             raise QtamlError(f"campaign.kind: unknown kind {self.kind!r}; choose one of {', '.join(KINDS)}")
         for plan in self.plans:
+            if plan.adaptive and self.kind != "nn":
+                raise QtamlError(f"plans.strategy: {plan.strategy!r} allocates bits across the layers of a "
+                                 "network; it needs kind = \"nn\"")
+        for plan in self.plans:
+            over = [b for b in plan.budget_bpw if b > self.target.bits]
+            if over:
+                raise QtamlError(f"plans.budget_bpw: {over[0]:g} is more than the {self.target.bits} bits of a weight")
             bad = [m for m in plan.protect_msb if not 0 <= m <= self.target.bits]
             if bad:
                 raise QtamlError(f"plans.protect_msb: {bad[0]} is outside 0..{self.target.bits} "
@@ -294,15 +323,23 @@ def parse_config(doc: dict) -> CampaignConfig:
         raise QtamlError("plans: expected one or more [[plans]] tables")
     plans = []
     for p in raw_plans:
-        _check_keys(p, {"strategy", "protect_msb", "overhead_factor", "mean_correction"}, "plans")
+        _check_keys(p, {"strategy", "protect_msb", "overhead_factor", "mean_correction", "budget_bpw",
+                        "calib_samples", "probes"}, "plans")
         strategy = _get(p, "strategy", "plans", str, "uniform")
         protect = _number_list(p, "protect_msb", "plans", lambda v: float(v).is_integer() and v >= 0,
                                "a non-negative integer", (0.0,))
         if strategy == "none" and any(protect):
             raise QtamlError("plans.protect_msb: strategy \"none\" protects nothing; remove protect_msb")
-        plans.append(Plan(strategy=strategy, protect_msb=tuple(int(m) for m in protect),
+        if strategy in ADAPTIVE and "protect_msb" in p:
+            raise QtamlError(f"plans.protect_msb: strategy {strategy!r} allocates per-layer bits from "
+                             "budget_bpw; remove protect_msb")
+        budgets = _number_list(p, "budget_bpw", "plans", lambda v: v >= 0, "a non-negative number", ())
+        plans.append(Plan(strategy=strategy, protect_msb=(0,) if strategy in ADAPTIVE else tuple(int(m) for m in protect),
                           overhead_factor=float(_get(p, "overhead_factor", "plans", (float, int), 0.125)),
-                          mean_correction=_get(p, "mean_correction", "plans", bool, False)))
+                          mean_correction=_get(p, "mean_correction", "plans", bool, False),
+                          budget_bpw=budgets,
+                          calib_samples=_get(p, "calib_samples", "plans", int, 256),
+                          probes=_get(p, "probes", "plans", int, 4)))
 
     dsec = doc.get("dask", {})
     if not isinstance(dsec, dict):

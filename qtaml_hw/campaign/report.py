@@ -64,11 +64,56 @@ def summarize(store: ResultStore) -> list[dict]:
             row["predicted_mse"] = info["predicted_mse"]
         if info.get("variance_share") is not None:
             row["_variance_share"] = info["variance_share"]
-        for key in ("rho_star_predicted", "rho_star_measured"):
-            if key in info:
-                row[key] = info[key]
+        if info.get("rho_table"):
+            row["_rho_table"] = info["rho_table"]
+        if info.get("predicted_output_variance") is not None:
+            row["predicted_output_variance"] = info["predicted_output_variance"]
         rows.append(row)
     return rows
+
+
+def rho_star_rows(rows: list[dict]) -> list[dict]:
+    """rho* per fault point: predicted (closed form, before any trial) vs measured (design.md section 3).
+
+    Measured: the smallest Uniform-MSP budget whose mean accuracy reaches 95 % of the clean
+    accuracy, over the smallest TAC budget (with or without mean correction) that does, in
+    protected bits per weight, on the budgets the campaign swept.  Predicted: the rho* that
+    ``qtaml_hw.tac.rho_table`` gives at that uniform level (stored with the TAC tasks).
+    """
+    out = []
+    for fault in sorted({r["fault"] for r in rows}):
+        rs = [r for r in rows if r["fault"] == fault and "accuracy_mean" in r and r.get("clean_accuracy")]
+        if not rs:
+            continue
+        target = 0.95 * rs[0]["clean_accuracy"]
+
+        def smallest(pred):
+            ok = [r for r in rs if pred(r["strategy"]) and r["accuracy_mean"] >= target]
+            return min(ok, key=lambda r: r["protect_msb"]) if ok else None
+
+        uni = smallest(lambda s: s == "uniform")
+        tac = smallest(lambda s: s.startswith("tac"))
+        table = next((r["_rho_table"] for r in rs if r.get("_rho_table")), None)
+        if table is None:
+            continue
+        predicted = next((t["rho"] for t in table if uni and t["m_uniform"] == uni["protect_msb"]), None)
+        measured = (uni["protect_msb"] / tac["protect_msb"]) if uni and tac and tac["protect_msb"] > 0 else None
+        out.append({"fault": fault, "target_accuracy": target,
+                    "uniform_bpw": uni["protect_msb"] if uni else None,
+                    "uniform_accuracy": uni["accuracy_mean"] if uni else None,
+                    "tac_strategy": tac["strategy"] if tac else None,
+                    "tac_bpw": tac["protect_msb"] if tac else None,
+                    "tac_accuracy": tac["accuracy_mean"] if tac else None,
+                    "rho_star_predicted": predicted, "rho_star_measured": measured})
+    return out
+
+
+def add_rho_star(rows: list[dict], rho: list[dict]) -> None:
+    """Copy rho* predicted/measured (:func:`rho_star_rows`) onto the TAC rows they came from (for plots)."""
+    for rr in rho:
+        for r in rows:
+            if r["fault"] == rr["fault"] and r["strategy"] == rr["tac_strategy"] and r["protect_msb"] == rr["tac_bpw"]:
+                r["rho_star_predicted"], r["rho_star_measured"] = rr["rho_star_predicted"], rr["rho_star_measured"]
 
 
 def _columns(rows: list[dict]) -> list[str]:
@@ -123,10 +168,15 @@ def write_report(store_path, out_dir, *, plots: bool = True) -> dict:
         rows = summarize(store)
     if not rows:
         raise QtamlError(f"{store_path} holds no trials yet: run the campaign first")
+    rho = rho_star_rows(rows)
+    add_rho_star(rows, rho)
     cols = _columns(rows)
     shares = variance_share_rows(rows)
     title = f"# Campaign {meta.get('name', '')} (seed {meta.get('seed')}, kind {meta.get('kind')})\n\n"
     md = title + to_markdown(rows, cols)
+    if rho:
+        md += ("\n## rho*: Uniform-MSP budget / TAC budget at 95 % of clean accuracy (bits per weight)\n\n"
+               + to_markdown(rho, _columns(rho)))
     if shares:
         md += "\n## Per-bit variance shares (closed form, bit0 = LSB)\n\n" + to_markdown(shares, _columns(shares))
     out_dir = Path(out_dir)
@@ -143,4 +193,5 @@ def write_report(store_path, out_dir, *, plots: bool = True) -> dict:
         from qtaml_hw.reports.campaign_plots import save_campaign_plots
 
         files.update(save_campaign_plots(rows, out_dir))
-    return {"files": files, "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]}
+    return {"files": files, "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
+            "rho_star": rho}

@@ -104,7 +104,7 @@ def run_campaign(cfg, *, out, workers: int = 1, dask_address: str | None = None,
         raise QtamlError(f"workers must be >= 0, got {workers}")
     if models_dir is None and cfg.kind == "nn":
         models_dir = cfg.target.models_dir
-    tasks = expand_tasks(cfg)  # validates physics before any file is created
+    tasks = expand_tasks(cfg, models_dir=models_dir)  # validates physics and plans before any file is created
     t0 = time.perf_counter()
     with ResultStore.create(out, seed=cfg.seed, name=cfg.name, kind=cfg.kind) as store:
         store.add_tasks(tasks)

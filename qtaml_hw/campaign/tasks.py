@@ -111,18 +111,72 @@ def fault_points(cfg) -> list[dict]:
     return points
 
 
-def expand_tasks(cfg) -> list[Task]:
-    """The campaign's tasks: target x fault point x plan x protect_msb, in a stable order."""
+_ANALYSES: dict[str, object] = {}  # per-process cache of label-free analyses (see :func:`analysis`)
+
+
+def analysis(target: dict, *, p10: float, p01: float, calib_samples: int, probes: int, seed: int,
+             models_dir=None):
+    """Label-free TAC analysis of an ``nn`` target at one fault point (``qtaml_hw.tac.headline.analyse``).
+
+    Sensitivities ``S_l`` from ``calib_samples`` unlabeled training images and ``probes`` random
+    output projections, residual curves ``R_l(m)`` of the flip model, ``n_l``, ``s_l^2`` and
+    ``||W_l||^2``: everything a layer-adaptive plan and rho* need, and nothing that sees a
+    label or a Monte Carlo trial (design.md section 3).  Deterministic in its arguments.
+    """
+    key = canonical_json({"target": target, "p10": p10, "p01": p01, "calib": calib_samples, "probes": probes,
+                          "seed": seed})
+    if key not in _ANALYSES:
+        from qtaml_hw.memory import FlipModel
+        from qtaml_hw.nn import QuantizedModel, load_dataset, load_model
+        from qtaml_hw.tac.headline import analyse
+
+        model, entry = load_model(target["name"], models_dir=models_dir)
+        data = load_dataset(entry.get("dataset", "mnist"))
+        qmodel = QuantizedModel(model, bits=int(target["bits"]), per_channel=bool(target["per_channel"]),
+                                code=target["code"])
+        _ANALYSES[key] = analyse(qmodel, data.x_train[:calib_samples], flip_model=FlipModel(p10, p01),
+                                 probes=probes, seed=seed)
+    return _ANALYSES[key]
+
+
+def _plan_params(cfg, target: dict, point: dict, plan, *, models_dir=None) -> list[dict]:
+    """The plan-dependent task parameters of one (fault point, plan): one dict per budget."""
+    if not plan.adaptive:
+        return [{"strategy": plan.strategy, "protect_msb": int(m),
+                 "check_bits_per_weight": float(m * plan.overhead_factor)} for m in plan.protect_msb]
+    an = analysis(target, p10=point["p10"], p01=point["p01"], calib_samples=plan.calib_samples,
+                  probes=plan.probes, seed=cfg.seed, models_dir=models_dir)
+    total = int(an.n.sum())
+    out = []
+    for bpw in plan.budget_bpw:
+        m = an.plan(plan.strategy, bpw * total)
+        spent = float(np.sum(an.n * m)) / total
+        out.append({"strategy": plan.strategy, "budget_bpw": float(bpw),
+                    "protect": {name: int(ml) for name, ml in zip(an.names, m)},
+                    "protect_msb": round(spent, 6),
+                    "check_bits_per_weight": float(spent * plan.overhead_factor),
+                    "analysis": {"calib_samples": plan.calib_samples, "probes": plan.probes, "seed": cfg.seed}})
+    return out
+
+
+def expand_tasks(cfg, *, models_dir=None) -> list[Task]:
+    """The campaign's tasks: target x fault point x plan x budget, in a stable order.
+
+    A uniform plan's budget is ``protect_msb`` (the same top bits of every weight); an
+    adaptive plan's is ``budget_bpw``, turned into per-layer counts ``protect`` (layer name ->
+    m_l) by :func:`analysis` before any trial runs, so the plan is part of the task's id.
+    ``protect_msb`` of an adaptive task is the protected bits per weight it actually spends.
+    """
     target = {"kind": cfg.kind, **{k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg.target).items()}}
     if cfg.kind == "nn":
+        models_dir = models_dir or target.get("models_dir")
         target.pop("models_dir", None)  # where the checkpoint lives does not change the task
     tasks, seen = [], set()
     for point in fault_points(cfg):
         for plan in cfg.plans:
-            for m in plan.protect_msb:
+            for plan_params in _plan_params(cfg, target, point, plan, models_dir=models_dir):
                 params = {"target": target, "p10": point["p10"], "p01": point["p01"], "fault": point["fault"],
-                          "strategy": plan.strategy, "protect_msb": int(m),
-                          "check_bits_per_weight": float(m * plan.overhead_factor)}
+                          **plan_params}
                 if plan.mean_correction:  # only present when on, so ids of plain plans never change
                     params["mean_correction"] = True
                 tid = task_id(params)
@@ -171,6 +225,20 @@ def error_moments(codes: np.ndarray, scale_sq: np.ndarray, *, bits: int, code: s
     total = per_bit.sum()
     share = (per_bit / total).tolist() if total > 0 else [0.0] * bits
     return {"predicted_mse": mse, "variance_share": share}
+
+
+def _combine_moments(parts: list[dict], sizes: list[int]) -> dict:
+    """Whole-model moments from per-layer :func:`error_moments` (weight-count weighted)."""
+    if any(p["predicted_mse"] is None for p in parts):
+        return {"predicted_mse": None, "variance_share": None}
+    w = np.asarray(sizes, dtype=np.float64) / float(np.sum(sizes))
+    mse = float(np.sum(w * [p["predicted_mse"] for p in parts]))
+    # shares are normalised per layer: re-weight by each layer's share of the total variance
+    var = np.array([np.asarray(p["variance_share"]) for p in parts])
+    tot = np.array([p["predicted_mse"] for p in parts]) * w
+    per_bit = (var * tot[:, None]).sum(axis=0)
+    s = per_bit.sum()
+    return {"predicted_mse": mse, "variance_share": (per_bit / s).tolist() if s > 0 else [0.0] * var.shape[1]}
 
 
 # ----------------------------------------------------------------------------------------
@@ -233,7 +301,7 @@ class NNKind:
             x, y = x[:target["test_subset"]], y[:target["test_subset"]]
         qmodel = QuantizedModel(model, bits=int(target["bits"]), per_channel=bool(target["per_channel"]),
                                 code=target["code"])
-        return {"qmodel": qmodel, "x": x, "y": y}
+        return {"qmodel": qmodel, "x": x, "y": y, "models_dir": target.get("models_dir")}
 
     def info(self, ctx: dict, params: dict) -> dict:
         import torch
@@ -245,9 +313,27 @@ class NNKind:
         scale_sq = np.concatenate([np.broadcast_to(np.asarray(layer.qtensor.scale, np.float64) ** 2,
                                                    layer.qtensor.codes.shape).ravel() for layer in qmodel.layers])
         qt0 = qmodel.layers[0].qtensor
-        return {"clean_accuracy": clean, "n_test": int(len(ctx["x"])), "n_weights": int(codes.size),
-                **error_moments(codes, scale_sq, bits=qt0.bits, code=qt0.code, p10=params["p10"],
-                                p01=params["p01"], protect_msb=params["protect_msb"])}
+        out = {"clean_accuracy": clean, "n_test": int(len(ctx["x"])), "n_weights": int(codes.size)}
+        if "protect" in params:  # adaptive: per-layer moments, weighted by layer size
+            parts = [error_moments(layer.qtensor.codes, np.asarray(layer.qtensor.scale, np.float64) ** 2,
+                                   bits=qt0.bits, code=qt0.code, p10=params["p10"], p01=params["p01"],
+                                   protect_msb=int(params["protect"].get(layer.name, 0)))
+                     for layer in qmodel.layers]
+            out.update(_combine_moments(parts, [layer.n_weights for layer in qmodel.layers]))
+            if params["strategy"] == "tac":
+                from qtaml_hw.tac import rho_table
+
+                a = params["analysis"]
+                an = analysis(params["target"], p10=params["p10"], p01=params["p01"],
+                              calib_samples=a["calib_samples"], probes=a["probes"], seed=a["seed"],
+                              models_dir=ctx.get("models_dir"))
+                out["rho_table"] = rho_table(a=an.scores, n=an.n, curves=an.curves)
+                out["predicted_output_variance"] = an.predicted_variance(
+                    [params["protect"][name] for name in an.names])
+        else:
+            out.update(error_moments(codes, scale_sq, bits=qt0.bits, code=qt0.code, p10=params["p10"],
+                                     p01=params["p01"], protect_msb=params["protect_msb"]))
+        return out
 
     def run(self, ctx: dict, params: dict, *, seed: int, start: int, count: int) -> dict:
         from qtaml_hw.nn import default_sampler, evaluate_faulty
@@ -257,8 +343,8 @@ class NNKind:
         make = default_sampler
         if params.get("mean_correction"):
             from qtaml_hw.tac import corrected_sampler as make
-        sampler = make(FlipModel(params["p10"], params["p01"]),
-                       {layer.name: params["protect_msb"] for layer in qmodel.layers})
+        protect = params.get("protect") or {layer.name: params["protect_msb"] for layer in qmodel.layers}
+        sampler = make(FlipModel(params["p10"], params["p01"]), protect)
         res = evaluate_faulty(qmodel, ctx["x"], ctx["y"], trials=count, seed=seed, weight_sampler=sampler,
                               batch_trials=count, trial_offset=start)
         return {"accuracy": np.asarray(res.accuracy, dtype=np.float64), "loss": np.asarray(res.loss, dtype=np.float64)}

@@ -1,0 +1,42 @@
+"""`qtaml-hw demo`: the end-to-end chain on embedded defaults (small sizes here; `make demo` runs it whole)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qtaml_hw.cli import main
+from qtaml_hw.physics import flip_probabilities
+
+
+def test_demo_chain_without_rtl(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["demo", "--out", str(out), "--trials", "4", "--test-subset", "100", "--workers", "0",
+                 "--sim", "none", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    # the flip rates are the physics layer's, not a constant
+    ref = flip_probabilities(t_ox_nm=1.8, t_s=172800.0, tau0_s=1e-3, r=0.1)
+    assert res["physics"]["p10"] == pytest.approx(float(ref["p10"]))
+    assert res["physics"]["p01"] == pytest.approx(float(ref["p01"]))
+    strategies = {r["strategy"] for r in res["rows"]}
+    assert strategies == {"none", "uniform", "tac+mc"}
+    none = next(r for r in res["rows"] if r["strategy"] == "none")
+    best = max(r["accuracy_mean"] for r in res["rows"])
+    assert none["accuracy_mean"] < best - 0.3  # p10 ~ 0.12 unprotected wrecks LeNet-5; protection restores it
+    md = (out / "report.md").read_text()
+    for section in ("1. Physics", "2. TAC plan vs Uniform-MSP", "3. rho*", "4. One protected tile"):
+        assert section in md
+    assert "Skipped (`--sim none`)" in md
+    for name in ("campaign.toml", "campaign.sqlite", "metric_vs_overhead.png", "physics_transmission.png"):
+        assert (out / name).exists(), name
+
+
+def test_demo_bad_input_one_line_exit_2(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "o"), "--workers", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--workers" in err
+    assert not (tmp_path / "o").exists()
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--sim", "modelsim"])
+    assert exc.value.code == 2

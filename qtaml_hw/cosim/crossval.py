@@ -1,0 +1,276 @@
+"""Cross-validation campaign: RTL saboteur injections vs the reuse-factor software model.
+
+design.md section 6: the software fault model (:mod:`qtaml_hw.cosim.reuse`) must predict
+the RTL's faulty outputs bit-exactly.  :func:`plan_campaign` draws, from the seed, random
+tiles (shape M in [1, MaxRows], P in [1, MaxPasses], int8 operands, int32 preload) and
+random single-bit injections, uniform over the chosen classes, then over the class's sites
+(weight/act/psum: N^2 PEs, out: N columns, sram: every word of the build's SRAM), the
+run's cycles [0, T) and the register's bits.  :func:`run_rtl` runs them all in one
+simulator launch (:mod:`qtaml_hw.cosim.crossval_tb`); :func:`check` compares every RTL
+output bit-exactly with :func:`qtaml_hw.cosim.reuse.faulty_output` (the preload of an
+injection is the previous RTL result, see the testbench), and reports per class the
+agreement, the measured masked fraction (RTL output equal to the clean one), the model's
+predicted masked fraction on the same injections, and the closed-form structural masking
+probability (:func:`qtaml_hw.cosim.reuse.structural_masking`, averaged over the tiles).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qtaml_hw.cosim.driver import TopConfig
+from qtaml_hw.cosim.golden import wrap_int32
+from qtaml_hw.cosim.layout import weight_words
+from qtaml_hw.cosim.reuse import CLASS_WIDTH, faulty_output, fault_effect, structural_masking
+from qtaml_hw.cosim.schedule import FAULT_CLASSES, Fault, GemmSchedule
+from qtaml_hw.cosim.simulators import BUILD_ROOT, check_simulator, rtl_sources, run_cocotb
+from qtaml_hw.errors import QtamlError
+from qtaml_hw.seeding import rng
+
+log = logging.getLogger(__name__)
+
+TOP_SOURCES = ("accel_top", "gemm_ctrl", "systolic_array", "systolic_pe", "weight_sram")
+#: Build per array size: (RowBits, PassBits) -> tiles up to M = 2^RowBits rows, P = 2^PassBits passes.
+BUILDS = {4: (2, 2), 8: (3, 1), 16: (2, 1)}
+
+
+def build_config(n: int) -> TopConfig:
+    if n not in BUILDS:
+        raise QtamlError(f"array size N must be one of {sorted(BUILDS)}, got {n}")
+    row_bits, pass_bits = BUILDS[n]
+    return TopConfig(n=n, row_bits=row_bits, pass_bits=pass_bits)
+
+
+def sram_depth(cfg: TopConfig) -> int:
+    """Words of the build's weight SRAM: MaxPasses * N*N/8."""
+    return cfg.max_passes * cfg.n * cfg.n // 8
+
+
+def parse_classes(classes) -> tuple[str, ...]:
+    names = tuple(FAULT_CLASSES) if not classes else tuple(classes)
+    bad = [c for c in names if c not in FAULT_CLASSES]
+    if bad or not names:
+        raise QtamlError(f"unknown fault class {bad[0] if bad else ''!r}; choose from {', '.join(FAULT_CLASSES)}")
+    return tuple(dict.fromkeys(names))
+
+
+def plan_campaign(*, n: int, injections: int, seed: int, classes=None, tile_every: int = 100) -> dict:
+    """Tiles and injections of a campaign as arrays (deterministic in ``seed``)."""
+    if injections < 1:
+        raise QtamlError(f"injections must be >= 1, got {injections}")
+    if tile_every < 1:
+        raise QtamlError(f"tile_every must be >= 1, got {tile_every}")
+    classes = parse_classes(classes)
+    cfg = build_config(n)
+    n_tiles = math.ceil(injections / tile_every)
+    gen = rng(seed, "crossval", n, "tiles")
+    kmax = cfg.max_passes * n
+    a = np.zeros((n_tiles, cfg.max_rows, kmax), np.int8)
+    w = np.zeros((n_tiles, kmax, n), np.int8)
+    pre = np.zeros((n_tiles, cfg.max_rows, n), np.int32)
+    images = np.zeros((n_tiles, sram_depth(cfg)), np.uint64)
+    rows = gen.integers(1, cfg.max_rows + 1, n_tiles)
+    passes = gen.integers(1, cfg.max_passes + 1, n_tiles)
+    for b in range(n_tiles):
+        m, k = int(rows[b]), int(passes[b]) * n
+        a[b, :m, :k] = gen.integers(-128, 128, (m, k))
+        w[b, :k] = gen.integers(-128, 128, (k, n))
+        pre[b, :m] = gen.integers(-(2**31), 2**31, (m, n))
+        words = weight_words(w[b, :k], n=n)
+        images[b, :len(words)] = words
+    gen = rng(seed, "crossval", n, "faults")
+    f_tile = np.arange(injections) // tile_every
+    f_cls = np.array([FAULT_CLASSES.index(c) for c in classes])[gen.integers(0, len(classes), injections)]
+    total = np.array([GemmSchedule(n=n, rows=int(rows[b]), passes=int(passes[b])).total_cycles
+                      for b in range(n_tiles)])[f_tile]
+    f_cycle = (gen.random(injections) * total).astype(np.int64)
+    f_row = gen.integers(0, n, injections)
+    f_col = gen.integers(0, n, injections)
+    width = np.array([CLASS_WIDTH[c] for c in FAULT_CLASSES])[f_cls]
+    bit = (gen.random(injections) * width).astype(np.uint64)
+    f_mask = np.left_shift(np.uint64(1), bit)
+    is_out = f_cls == FAULT_CLASSES.index("out")
+    f_row[is_out] = 0
+    is_sram = f_cls == FAULT_CLASSES.index("sram")
+    f_row[is_sram] = gen.integers(0, sram_depth(cfg), int(is_sram.sum()))
+    f_col[is_sram] = 0
+    return {"n": n, "seed": seed, "classes": list(classes), "cfg": cfg, "a": a, "w": w, "pre": pre,
+            "sram_images": images, "tile_rows": rows, "tile_passes": passes, "f_tile": f_tile, "f_cls": f_cls,
+            "f_row": f_row, "f_col": f_col, "f_cycle": f_cycle, "f_mask": f_mask}
+
+
+def fault_of(plan: dict, j: int) -> Fault:
+    return Fault(FAULT_CLASSES[int(plan["f_cls"][j])], int(plan["f_row"][j]), int(plan["f_col"][j]),
+                 int(plan["f_cycle"][j]), int(plan["f_mask"][j]))
+
+
+def tile_of(plan: dict, b: int):
+    m, k = int(plan["tile_rows"][b]), int(plan["tile_passes"][b]) * plan["n"]
+    return plan["a"][b, :m, :k], plan["w"][b, :k], plan["pre"][b, :m]
+
+
+@contextlib.contextmanager
+def _quiet_fds(log_path: Path):
+    """Simulator stdout/stderr (fds 1, 2) to ``log_path``; yields a stream to the real stderr."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    real_err = os.fdopen(os.dup(2), "w", buffering=1)
+    with open(log_path, "w") as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield real_err
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            real_err.close()
+
+
+def _progress_watch(path: Path, stream, stop: threading.Event, label: str):
+    last = None
+    while not stop.wait(2.0):
+        try:
+            text = path.read_text().split()
+        except (OSError, ValueError):
+            continue
+        if len(text) == 3 and text != last:
+            last = text
+            done, total, secs = int(text[0]), int(text[1]), float(text[2])
+            stream.write(f"crossval {label}: {done}/{total} injections, {done / max(secs, 1e-9):.0f}/s\n")
+
+
+def run_rtl(plan: dict, *, simulator: str, progress: bool = False) -> dict:
+    """All injections of ``plan`` on the RTL in one launch; returns outputs and timing."""
+    check_simulator(simulator)
+    cfg = plan["cfg"]
+    keys = ("a", "pre", "sram_images", "tile_rows", "tile_passes", "f_tile", "f_cls", "f_row", "f_col",
+            "f_cycle", "f_mask")
+    with tempfile.TemporaryDirectory() as tmp:
+        job, out, prog = Path(tmp) / "job.npz", Path(tmp) / "out.npz", Path(tmp) / "progress"
+        np.savez(job, **{k: plan[k] for k in keys})
+        log_path = BUILD_ROOT / simulator / f"crossval-n{cfg.n}.log"
+        t0 = time.perf_counter()
+        stop = threading.Event()
+        with _quiet_fds(log_path) as real_err:
+            watcher = None
+            if progress:
+                watcher = threading.Thread(target=_progress_watch, args=(prog, real_err, stop, simulator), daemon=True)
+                watcher.start()
+            try:
+                run_cocotb(toplevel="accel_top", sources=rtl_sources(*TOP_SOURCES),
+                           test_module="qtaml_hw.cosim.crossval_tb", simulator=simulator,
+                           parameters=cfg.parameters(), waves_on_failure=False,
+                           extra_env=cfg.env() | {"QTAML_XV_JOB": str(job), "QTAML_XV_OUT": str(out),
+                                                  "QTAML_XV_PROGRESS": str(prog)})
+            except (AssertionError, RuntimeError) as exc:
+                raise QtamlError(f"{simulator} build/run failed ({str(exc).splitlines()[0][:120]}); "
+                                 f"see {log_path}") from None
+            finally:
+                stop.set()
+                if watcher is not None:
+                    watcher.join()
+        wall = time.perf_counter() - t0
+        res = dict(np.load(out))
+    return {"outs": res["outs"], "cycles": res["cycles"], "crossings": int(res["crossings"]),
+            "sim_s": float(res["wall_s"]), "load_s": float(res["load_s"]), "wall_s": wall}
+
+
+def check(plan: dict, rtl: dict) -> dict:
+    """Compare every RTL output with the reuse model; per-class agreement and masking."""
+    n, cfg = plan["n"], plan["cfg"]
+    outs = rtl["outs"]
+    depth = sram_depth(cfg)
+    stats = {c: {"injections": 0, "agree": 0, "masked_rtl": 0, "masked_model": 0, "p_masked_closed_form": 0.0,
+                 "reuse_factor_sum": 0} for c in plan["classes"]}
+    first_mismatch = None
+    t_model = 0.0
+    for b in range(len(plan["tile_rows"])):
+        a, w, pre0 = tile_of(plan, b)
+        m, passes = a.shape[0], int(plan["tile_passes"][b])
+        s = GemmSchedule(n=n, rows=m, passes=passes)
+        if int(rtl["cycles"][b]) != s.total_cycles and first_mismatch is None:
+            first_mismatch = {"tile": b, "what": f"run took {int(rtl['cycles'][b])} cycles, schedule says {s.total_cycles}"}
+        closed = {c: structural_masking(c, n=n, rows=m, passes=passes, sram_words=depth) for c in plan["classes"]}
+        a64, w64 = a.astype(np.int64), w.astype(np.int64)
+        prod = a64 @ w64
+        pre = pre0
+        for j in np.flatnonzero(plan["f_tile"] == b):
+            fault = fault_of(plan, int(j))
+            got = outs[j, :m]
+            clean = wrap_int32(pre.astype(np.int64) + prod)
+            t1 = time.perf_counter()
+            eff = fault_effect(fault, a, w, n=n, preload=pre)
+            expect = eff.apply(clean)
+            t_model += time.perf_counter() - t1
+            st = stats[fault.cls]
+            st["injections"] += 1
+            ok = bool(np.array_equal(got, expect))
+            st["agree"] += ok
+            st["masked_rtl"] += bool(np.array_equal(got, clean))
+            st["masked_model"] += eff.masked
+            st["p_masked_closed_form"] += closed[fault.cls]
+            st["reuse_factor_sum"] += eff.reuse_factor
+            if not ok and first_mismatch is None:
+                first_mismatch = {"injection": int(j), "tile": b, "rows": m, "passes": passes,
+                                  "fault": repr(fault), "rtl": got.tolist(), "model": expect.tolist()}
+            pre = got  # the next run starts from what the RTL left in the output buffer
+    per_class = {}
+    for c, st in stats.items():
+        k = max(st["injections"], 1)
+        per_class[c] = {"injections": st["injections"], "agree": st["agree"],
+                        "agreement": st["agree"] / k if st["injections"] else float("nan"),
+                        "masked_rtl": st["masked_rtl"] / k, "masked_model": st["masked_model"] / k,
+                        "p_masked_closed_form": st["p_masked_closed_form"] / k,
+                        "mean_reuse_factor": st["reuse_factor_sum"] / k}
+    total = sum(st["injections"] for st in stats.values())
+    agree = sum(st["agree"] for st in stats.values())
+    return {"per_class": per_class, "injections": total, "agree": agree, "mismatches": total - agree,
+            "first_mismatch": first_mismatch, "model_s": t_model}
+
+
+def run_crossval(*, simulator: str, n: int = 4, injections: int = 10000, seed: int = 0, classes=None,
+                 tile_every: int = 100, progress: bool = False) -> dict:
+    """Plan, run on the RTL, check; the report the CLI prints (see module docstring)."""
+    check_simulator(simulator)
+    plan = plan_campaign(n=n, injections=injections, seed=seed, classes=classes, tile_every=tile_every)
+    rtl = run_rtl(plan, simulator=simulator, progress=progress)
+    res = check(plan, rtl)
+    cfg = plan["cfg"]
+    total_cycles = sum(GemmSchedule(n=n, rows=int(plan["tile_rows"][b]), passes=int(plan["tile_passes"][b])).total_cycles
+                       for b in plan["f_tile"])
+    res.update({
+        "simulator": simulator, "n": n, "seed": seed, "classes": plan["classes"], "tiles": len(plan["tile_rows"]),
+        "max_rows": cfg.max_rows, "max_passes": cfg.max_passes, "sram_words": sram_depth(cfg),
+        "simulated_cycles": int(total_cycles), "crossings": rtl["crossings"],
+        "crossings_per_injection": rtl["crossings"] / injections,
+        "rtl_s": rtl["sim_s"], "rtl_load_s": rtl["load_s"], "launch_wall_s": rtl["wall_s"],
+        "rtl_injections_per_s": injections / rtl["sim_s"],
+        "model_injections_per_s": injections / max(res["model_s"], 1e-9),
+        "bit_exact": res["mismatches"] == 0 and res["first_mismatch"] is None,
+    })
+    return res
+
+
+def reproduce(plan: dict, j: int) -> dict:
+    """One injection of a plan, for debugging a mismatch: tile, preload-free fault, model output."""
+    b = int(plan["f_tile"][j])
+    a, w, pre = tile_of(plan, b)
+    fault = fault_of(plan, j)
+    return {"fault": fault, "a": a, "w": w, "preload_tile": pre,
+            "model_with_tile_preload": faulty_output(fault, a, w, n=plan["n"], preload=pre)}

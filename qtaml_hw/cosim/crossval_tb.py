@@ -1,0 +1,113 @@
+"""cocotb module of the cross-validation campaign: many saboteur injections per simulator launch.
+
+design.md section 6.  The plan (``QTAML_XV_JOB``, an .npz from
+:func:`qtaml_hw.cosim.crossval.plan_campaign`) holds tiles (A, W, preload, shape) and
+injections (tile, class, row, col, cycle, mask).  One build, one launch, one start/done
+handshake per injection; memories are written only when the tile changes (and one SRAM
+word is rewritten after an SRAM fault, which would otherwise persist).  The output buffer
+is *not* reloaded between injections: each run's result is the next run's preload, which
+the checker knows because it reads every result.  The saboteur stays armed (it only fires
+while busy) and only the saboteur inputs that change are written, so an injection costs
+about 3 + 3M Python <-> simulator crossings whatever the number of cycles.
+Results go to ``QTAML_XV_OUT``; progress ("done total") to ``QTAML_XV_PROGRESS``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import cocotb
+import numpy as np
+
+from qtaml_hw.cosim.driver import CLOCK_NS, AccelDriver, TopConfig
+from qtaml_hw.cosim.layout import unpack_int32_row
+from qtaml_hw.cosim.schedule import FAULT_CLASSES, GemmSchedule
+
+
+class _Inputs:
+    """Writes DUT inputs only when their value changes (each write is a simulator crossing)."""
+
+    def __init__(self, drv: AccelDriver):
+        self.drv = drv
+        self.last: dict[str, int] = {}
+
+    def set(self, **signals):
+        todo = {k: int(v) for k, v in signals.items() if self.last.get(k) != int(v)}
+        if todo:
+            self.drv._set(**todo)
+            self.last.update(todo)
+
+
+@cocotb.test()
+async def crossval_campaign(dut):
+    from cocotb.triggers import RisingEdge, with_timeout
+
+    job = np.load(os.environ["QTAML_XV_JOB"])
+    progress_path = os.environ.get("QTAML_XV_PROGRESS")
+    drv = AccelDriver(dut, TopConfig.from_env())
+    cfg = drv.cfg
+    await drv.start()
+    ins = _Inputs(drv)
+    ins.last.update(sab_arm_i=0, sab_cycle_i=0, sab_class_i=0, sab_row_i=0, sab_col_i=0, sab_mask_i=0,
+                    sram_sab_addr_i=0, sram_sab_data_mask_i=0, start_i=0, obuf_raddr_i=0)
+    ins.set(sab_arm_i=1)  # fires only while busy and cycle == sab_cycle_i
+
+    tile_rows, tile_passes = job["tile_rows"], job["tile_passes"]
+    f_tile, f_cls, f_row, f_col = job["f_tile"], job["f_cls"], job["f_row"], job["f_col"]
+    f_cycle, f_mask = job["f_cycle"], job["f_mask"]
+    n_inj = len(f_tile)
+    outs = np.zeros((n_inj, cfg.max_rows, cfg.n), np.int32)
+    cycles_seen = np.zeros(len(tile_rows), np.int64)
+    sram_code = FAULT_CLASSES.index("sram")
+    tile, images = -1, None
+    t0 = last_report = time.perf_counter()
+    load_s = 0.0
+    for j in range(n_inj):
+        b = int(f_tile[j])
+        rows, passes = int(tile_rows[b]), int(tile_passes[b])
+        if b != tile:  # new tile: whole SRAM (zero beyond the tile), activations, preload
+            tl = time.perf_counter()
+            tile, images = b, job["sram_images"][b]
+            await drv.write_sram(images)
+            await drv.load_activations(job["a"][b, :rows, :passes * cfg.n])
+            await drv.load_preload(job["pre"][b, :rows])
+            ins.set(num_rows_i=rows, num_passes_i=passes)
+            load_s += time.perf_counter() - tl
+            first = True
+        cls = int(f_cls[j])
+        if cls == sram_code:
+            ins.set(sab_class_i=cls, sab_cycle_i=int(f_cycle[j]), sram_sab_addr_i=int(f_row[j]),
+                    sram_sab_data_mask_i=int(f_mask[j]))
+        else:
+            ins.set(sab_class_i=cls, sab_cycle_i=int(f_cycle[j]), sab_row_i=int(f_row[j]),
+                    sab_col_i=int(f_col[j]), sab_mask_i=int(f_mask[j]))
+        ins.set(start_i=1)
+        await drv._edge()
+        ins.set(start_i=0)
+        total = GemmSchedule(n=cfg.n, rows=rows, passes=passes).total_cycles
+        drv.crossings += 1
+        await with_timeout(RisingEdge(dut.done_o), (total + 8) * CLOCK_NS, "ns")
+        if first:
+            drv.crossings += 1
+            cycles_seen[b] = dut.cycles_o.value.to_unsigned()
+            first = False
+        for m in range(rows):
+            ins.set(obuf_raddr_i=m)
+            await drv._edge()
+            drv.crossings += 1
+            outs[j, m] = unpack_int32_row(dut.obuf_rdata_o.value.to_unsigned(), n=cfg.n)
+        if cls == sram_code:  # restore the word (an SRAM flip persists until rewritten)
+            addr = int(f_row[j])
+            drv._set(sram_we_i=1, sram_addr_i=addr, sram_wdata_i=int(images[addr]))
+            await drv._edge()
+            drv._set(sram_we_i=0)
+        now = time.perf_counter()
+        if progress_path and (now - last_report > 1.0 or j == n_inj - 1):
+            last_report = now
+            with open(progress_path + ".tmp", "w") as fh:
+                fh.write(f"{j + 1} {n_inj} {now - t0:.3f}\n")
+            os.replace(progress_path + ".tmp", progress_path)
+    wall = time.perf_counter() - t0
+    np.savez(os.environ["QTAML_XV_OUT"], outs=outs, cycles=cycles_seen, crossings=drv.crossings,
+             wall_s=wall, load_s=load_s)

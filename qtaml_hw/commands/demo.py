@@ -26,12 +26,12 @@ log = logging.getLogger(__name__)
 PHYSICS = {"t_ox_nm": 1.8, "phi_b_ev": 3.1, "m_ox": 0.42, "v_ox": 0.0, "tau0_s": 1e-3, "t_s": 172800.0, "r": 0.1}
 MODEL = "lenet5"
 UNIFORM_M = (1, 2, 3, 4)
-TAC_BUDGETS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+TAC_BUDGETS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--out", default="out", help="output directory (default out/)")
-    parser.add_argument("--trials", type=positive_int, default=32, help="Monte Carlo trials per task (default 32)")
+    parser.add_argument("--trials", type=positive_int, default=64, help="Monte Carlo trials per task (default 64)")
     parser.add_argument("--test-subset", type=positive_int, default=1000,
                         help="test images per trial (default 1000 of the 1000 held out)")
     parser.add_argument("--workers", type=int, default=2, help="local worker processes (default 2; 0 = in-process)")
@@ -69,6 +69,14 @@ strategy = "none"
 [[plans]]
 strategy = "uniform"
 protect_msb = {list(UNIFORM_M)}
+
+[[plans]]
+strategy = "magnitude"
+budget_bpw = {list(TAC_BUDGETS)}
+
+[[plans]]
+strategy = "tac"
+budget_bpw = {list(TAC_BUDGETS)}
 
 [[plans]]
 strategy = "tac"

@@ -19,6 +19,27 @@ def _table(rows: list[dict], cols: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _monotone_note(rows: list[dict]) -> str:
+    """Say which strategies lose accuracy when given more protected bits (a drift effect), from the data."""
+    worse = []
+    for strat in sorted({r["strategy"] for r in rows}):
+        rs = sorted((r for r in rows if r["strategy"] == strat), key=lambda r: r["protect_msb"])
+        drops = [(a, b) for a, b in zip(rs, rs[1:]) if b["accuracy_hi"] < a["accuracy_lo"]]
+        if drops:
+            a, b = max(drops, key=lambda ab: ab[0]["accuracy_mean"] - ab[1]["accuracy_mean"])
+            worse.append(f"`{strat}` ({a['protect_msb']:.2f} -> {b['protect_msb']:.2f} bits/weight: "
+                         f"{a['accuracy_mean']:.3f} -> {b['accuracy_mean']:.3f})")
+    if not worse:
+        return "\nAccuracy rises with the budget for every strategy (within the 95% CIs).\n"
+    return ("\nMore protection lowered accuracy, beyond the 95% CIs, for " + ", ".join(worse) + ". With "
+            "directional flips the mean drift `E[v'] - v` of a two's-complement weight is a sum of opposite-signed "
+            "terms (the sign bit's leak pulls one way, the lower bits' the other). Protecting the top bits of "
+            "some layers removes one of those terms and can make the net bias of those layers larger. The "
+            "closed-form mean correction removes the drift whatever is protected (design.md section 2, "
+            "property 1)" + ("; here `tac+mc` rises with the budget.\n"
+                             if not any(w.startswith("`tac+mc`") for w in worse) else ".\n"))
+
+
 def write_demo_report(out_dir, *, physics: dict, rows: list[dict], rho: list[dict], rtl: dict | None,
                       figures: list[str], seconds: float, command: str) -> Path:
     """Write ``report.md`` into ``out_dir`` (the figures are already there); returns its path."""
@@ -35,10 +56,12 @@ def write_demo_report(out_dir, *, physics: dict, rows: list[dict], rho: list[dic
           "## 2. TAC plan vs Uniform-MSP on LeNet-5 (Monte Carlo, 95% CI)\n",
           "Uniform-MSP protects the same top bits of every weight. TAC spends the same kind of budget "
           "(protected bits per weight, averaged over the model) where the label-free sensitivity and the "
-          "physics residual curves say it matters. It also reads the weights through the closed-form mean "
-          "correction (`tac+mc`). Overhead is SECDED check storage ((72,64): 1/8 check bit per protected bit).\n",
+          "physics residual curves say it matters, with (`tac+mc`) and without (`tac`) the closed-form mean "
+          "correction. `magnitude` allocates the same budgets from weight magnitudes alone (no Jacobian, no "
+          "physics). Overhead is SECDED check storage ((72,64): 1/8 check bit per protected bit).\n",
           _table(rows, ["strategy", "protect_msb", "check_bits_per_weight", "trials", "accuracy_mean", "accuracy_lo",
                         "accuracy_hi", "clean_accuracy"]),
+          _monotone_note(rows),
           "\n## 3. rho*: predicted before any trial, measured after\n",
           _table(rho, ["fault", "target_accuracy", "uniform_bpw", "tac_strategy", "tac_bpw", "rho_star_predicted",
                        "rho_star_measured"]) if rho else "No rho* (no TAC or uniform budget reached the target).\n",

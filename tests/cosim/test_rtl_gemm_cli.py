@@ -6,8 +6,6 @@ import json
 
 import pytest
 
-from qtaml_hw.cosim.simulators import RTL_DIR
-
 
 @pytest.mark.parametrize("argv,needle", [
     (["--sim", "modelsim"], "unknown simulator"),
@@ -28,18 +26,8 @@ def test_bad_probability_rejected_by_parser(cli):
     assert code == 2 and "probability" in err
 
 
-def _memory_model_present() -> bool:
-    try:
-        from qtaml_hw.memory import FlipModel, flip_bits  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 @pytest.mark.sim
 def test_rtl_gemm_icarus_with_flips(cli):
-    if not _memory_model_present():
-        pytest.skip("qtaml_hw.memory (FlipModel, flip_bits) not present yet")
     code, out, err = cli("rtl-gemm", "--sim", "icarus", "--n", "4", "--k", "8", "--p-flip", "0.05",
                          "--seed", "3", "--json")
     assert code == 0, err
@@ -50,8 +38,6 @@ def test_rtl_gemm_icarus_with_flips(cli):
 
 @pytest.mark.sim
 def test_rtl_gemm_ecc_counts_match_codec(cli):
-    if not (RTL_DIR / "secded_enc.v").exists() or not _memory_model_present():
-        pytest.skip("rtl/secded_enc.v or qtaml_hw.memory not present yet")
     code, out, err = cli("rtl-gemm", "--sim", "verilator", "--n", "4", "--k", "16", "--p-flip", "0.01",
                          "--ecc", "--protect-bits", "4", "--seed", "1", "--json")
     assert code == 0, err

@@ -272,3 +272,24 @@ def enumerate_masking(cls: str, a, w, *, n: int, preload=None, sram_words: int |
                 reuse += eff.reuse_factor
     return {"injections": total, "structural": not_live / total, "data": masked / total,
             "mean_reuse_factor": reuse / total}
+
+
+def reuse_factor_table(*, n: int, rows: int, passes: int, sram_words: int | None = None) -> dict:
+    """FIdelity's per-class, per-cycle table from the dataflow graph (:mod:`qtaml_hw.cosim.dataflow`).
+
+    {class: {"mean_reuse_factor": (T,), "live_fraction": (T,), "max_reuse_factor", "p_masked"}}:
+    for a flip at the edge ending cycle t, the mean over the class's sites of the number of
+    outputs reached, the fraction of sites whose value reaches any output, and the
+    structural masking probability over uniform (site, cycle), which equals
+    :func:`structural_masking`.
+    """
+    from qtaml_hw.cosim.dataflow import build_graph, reuse_profile
+
+    s = GemmSchedule(n=n, rows=rows, passes=passes)
+    g = build_graph(s, sram_words=sram_words)
+    out = {}
+    for cls in FAULT_CLASSES:
+        prof = reuse_profile(g, cls)
+        prof["p_masked"] = 1.0 - float(prof["live_fraction"].mean())
+        out[cls] = prof
+    return out

@@ -135,3 +135,56 @@ def test_bad_inputs():
     with pytest.raises(QtamlError):
         structural_masking("sram", n=4, rows=2, passes=2, sram_words=1)
     assert isinstance(fault_effect(Fault("out", 0, 0, 0, 1), a, w, n=4), FaultEffect)
+
+
+# ------------------------------------------------------------------ dataflow graph
+@pytest.mark.parametrize("n,rows,passes", [(4, 2, 2), (4, 3, 1), (8, 2, 1)])
+def test_dataflow_graph_reach_equals_reuse_model(n, rows, passes):
+    """Outputs reached in the time-expanded dataflow graph == outputs the analytic model corrupts.
+
+    Positive operands below 64 and masks setting bit 6 rule out data masking and cancellation,
+    so every reached output must change; the SRAM mask sets bit 6 of all 8 weights of a word.
+    """
+    from qtaml_hw.cosim.dataflow import build_graph, class_node, reachable_outputs
+
+    gen = rng(7, "test_reuse", "graph")
+    a = gen.integers(1, 64, (rows, passes * n)).astype(np.int8)
+    w = gen.integers(1, 64, (passes * n, n)).astype(np.int8)
+    s = GemmSchedule(n=n, rows=rows, passes=passes)
+    depth = s.passes * s.load_words + 1
+    g = build_graph(s, sram_words=depth)
+    masks = {"weight": 1 << 6, "act": 1 << 6, "psum": 1 << 6, "out": 1 << 6, "sram": 0x4040404040404040}
+    for cls in FAULT_CLASSES:
+        for r, c in sites(cls, n=n, sram_words=depth):
+            node = class_node(cls, r, c)
+            for t in range(s.total_cycles):
+                reach = reachable_outputs(g, node, t)
+                eff = fault_effect(Fault(cls, r, c, t, masks[cls]), a, w, n=n)
+                assert reach == set(zip(eff.rows.tolist(), eff.cols.tolist())), (cls, r, c, t)
+                assert len(reach) == eff.reuse_factor
+
+
+def test_dataflow_graph_structure_and_masking():
+    from qtaml_hw.cosim.dataflow import build_graph, graph_masking, reachable_outputs, reuse_profile
+    from qtaml_hw.cosim.sites import enumerate_sites
+
+    s = GemmSchedule(n=4, rows=4, passes=2)
+    g = build_graph(s, sram_words=8)
+    # every register node names an RTL register the pyverilog enumeration found
+    paths = {p for site in enumerate_sites(n=4, row_bits=2, pass_bits=2) for p in site.paths}
+    for node, attr in g.nodes(data=True):
+        assert attr["rtl"].split("[")[0] in paths or attr["rtl"] in paths, node
+    assert g.edges[("a", 1, 1), ("a", 1, 2)]["kind"] == "east"
+    assert g.edges[("p", 3, 2), ("o", 2)]["kind"] == "south"
+    assert g.edges[("o", 2), ("obuf", 1, 2)]["when"] == {s.out_cycle(0, 1, 2), s.out_cycle(1, 1, 2)}
+    from qtaml_hw.cosim.reuse import reuse_factor_table
+
+    table = reuse_factor_table(n=4, rows=4, passes=2, sram_words=8)
+    for cls in FAULT_CLASSES:
+        closed = structural_masking(cls, n=4, rows=4, passes=2, sram_words=8)
+        assert graph_masking(g, cls) == pytest.approx(closed) == table[cls]["p_masked"]
+    assert table["psum"]["max_reuse_factor"] == 1 and table["sram"]["max_reuse_factor"] == 16
+    prof = reuse_profile(g, "act")
+    assert prof["max_reuse_factor"] == 4 and prof["mean_reuse_factor"].shape == (s.total_cycles,)
+    # an activation-buffer byte (no saboteur class): its row of outputs, all columns
+    assert reachable_outputs(g, ("abuf", 1, 2, 3), 0) == {(2, c) for c in range(4)}

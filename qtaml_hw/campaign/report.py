@@ -51,7 +51,8 @@ def summarize(store: ResultStore) -> list[dict]:
         row = {"task": task["task_id"][:12], "kind": kind.name,
                "target": p["target"].get("name", "x".join(map(str, p["target"].get("shape", [])))),
                "fault": _fault_label(p["fault"]), "p10": p["p10"], "p01": p["p01"],
-               "strategy": p["strategy"] + ("+mc" if p.get("mean_correction") else ""),
+               "strategy": p["strategy"] + ("+mc" if p.get("mean_correction") else "")
+               + (f"+{p['ecc']}" if p.get("ecc") else ""),
                "protect_msb": p["protect_msb"], "check_bits_per_weight": p["check_bits_per_weight"],
                "trials": int(idx.size)}
         for name in kind.metrics:
@@ -60,7 +61,7 @@ def summarize(store: ResultStore) -> list[dict]:
         if "clean_accuracy" in info:
             row["clean_accuracy"] = info["clean_accuracy"]
             row["relative_accuracy"] = row["accuracy_mean"] / info["clean_accuracy"] if info["clean_accuracy"] else None
-        if info.get("predicted_mse") is not None and not p.get("mean_correction"):
+        if info.get("predicted_mse") is not None and not p.get("mean_correction") and not p.get("ecc"):
             row["predicted_mse"] = info["predicted_mse"]
         if info.get("variance_share") is not None:
             row["_variance_share"] = info["variance_share"]
@@ -92,7 +93,7 @@ def rho_star_rows(rows: list[dict]) -> list[dict]:
             return min(ok, key=lambda r: r["protect_msb"]) if ok else None
 
         uni = smallest(lambda s: s == "uniform")
-        tac = smallest(lambda s: s.startswith("tac"))
+        tac = smallest(lambda s: s in ("tac", "tac+mc"))  # ideal protection, as rho* assumes
         table = next((r["_rho_table"] for r in rs if r.get("_rho_table")), None)
         if table is None:
             continue

@@ -141,9 +141,13 @@ def analysis(target: dict, *, p10: float, p01: float, calib_samples: int, probes
 
 def _plan_params(cfg, target: dict, point: dict, plan, *, models_dir=None) -> list[dict]:
     """The plan-dependent task parameters of one (fault point, plan): one dict per budget."""
+    ecc = {} if plan.ecc == "ideal" else {"ecc": plan.ecc}  # absent when ideal: old ids never change
     if not plan.adaptive:
-        return [{"strategy": plan.strategy, "protect_msb": int(m),
-                 "check_bits_per_weight": float(m * plan.overhead_factor)} for m in plan.protect_msb]
+        sizes = _layer_sizes(cfg, target, models_dir) if ecc else None
+        return [{"strategy": plan.strategy, "protect_msb": int(m), **ecc,
+                 "check_bits_per_weight": (_real_check_bits_per_weight(plan.ecc, [int(m)] * len(sizes), sizes)
+                                           if ecc else float(m * plan.overhead_factor))}
+                for m in plan.protect_msb]
     an = analysis(target, p10=point["p10"], p01=point["p01"], calib_samples=plan.calib_samples,
                   probes=plan.probes, seed=cfg.seed, models_dir=models_dir)
     total = int(an.n.sum())
@@ -153,10 +157,26 @@ def _plan_params(cfg, target: dict, point: dict, plan, *, models_dir=None) -> li
         spent = float(np.sum(an.n * m)) / total
         out.append({"strategy": plan.strategy, "budget_bpw": float(bpw),
                     "protect": {name: int(ml) for name, ml in zip(an.names, m)},
-                    "protect_msb": round(spent, 6),
-                    "check_bits_per_weight": float(spent * plan.overhead_factor),
+                    "protect_msb": round(spent, 6), **ecc,
+                    "check_bits_per_weight": (_real_check_bits_per_weight(plan.ecc, m, an.n) if ecc
+                                              else float(spent * plan.overhead_factor)),
                     "analysis": {"calib_samples": plan.calib_samples, "probes": plan.probes, "seed": cfg.seed}})
     return out
+
+
+def _layer_sizes(cfg, target: dict, models_dir) -> list[int]:
+    """Weights per memory tensor of the target (one entry for a synthetic ``memory`` tensor)."""
+    if cfg.kind == "memory":
+        return [int(np.prod(target["shape"]))]
+    return [layer.n_weights for layer in TRIAL_KINDS["nn"].prepare({**target, "models_dir": models_dir},
+                                                                    data=False)["qmodel"].layers]
+
+
+def _real_check_bits_per_weight(code: str, m, n) -> float:
+    """Stored check bits per weight of a real code over 8-weight bit-plane words (``qtaml_hw.ecc``)."""
+    from qtaml_hw.ecc import plan_check_bits
+
+    return plan_check_bits(list(m), list(n), code=code) / float(np.sum(n))
 
 
 def expand_tasks(cfg, *, models_dir=None) -> list[Task]:
@@ -269,8 +289,16 @@ class MemoryKind:
     def run(self, ctx: dict, params: dict, *, seed: int, start: int, count: int) -> dict:
         FlipModel, flip_bits, _ = _memory_api()
         qt = ctx["qt"]
-        faulty = flip_bits(qt.codes, bits=qt.bits, flip_model=FlipModel(params["p10"], params["p01"]), trials=count,
-                           seed=seed, trial_offset=start, protect_msb=params["protect_msb"], key="campaign/memory")
+        if params.get("ecc") and params["protect_msb"] > 0:
+            from qtaml_hw.ecc import protected_read
+
+            faulty, _, _ = protected_read(qt.codes, bits=qt.bits, m=params["protect_msb"],
+                                          flip_model=FlipModel(params["p10"], params["p01"]), trials=count,
+                                          seed=seed, trial_offset=start, code=params["ecc"], key="campaign/memory")
+        else:
+            faulty = flip_bits(qt.codes, bits=qt.bits, flip_model=FlipModel(params["p10"], params["p01"]),
+                               trials=count, seed=seed, trial_offset=start, protect_msb=params["protect_msb"],
+                               key="campaign/memory")
         if params.get("mean_correction"):
             from qtaml_hw.tac import corrected_dequantize
 
@@ -291,16 +319,18 @@ class NNKind:
     metrics = ("accuracy", "loss")
     primary = "accuracy"
 
-    def prepare(self, target: dict) -> dict:
+    def prepare(self, target: dict, *, data: bool = True) -> dict:
         from qtaml_hw.nn import QuantizedModel, load_dataset, load_model
 
         model, entry = load_model(target["name"], models_dir=target.get("models_dir"))
-        data = load_dataset(entry.get("dataset", "mnist"))
-        x, y = data.x_test, data.y_test
-        if target.get("test_subset"):
-            x, y = x[:target["test_subset"]], y[:target["test_subset"]]
         qmodel = QuantizedModel(model, bits=int(target["bits"]), per_channel=bool(target["per_channel"]),
                                 code=target["code"])
+        if not data:
+            return {"qmodel": qmodel}
+        ds = load_dataset(entry.get("dataset", "mnist"))
+        x, y = ds.x_test, ds.y_test
+        if target.get("test_subset"):
+            x, y = x[:target["test_subset"]], y[:target["test_subset"]]
         return {"qmodel": qmodel, "x": x, "y": y, "models_dir": target.get("models_dir")}
 
     def info(self, ctx: dict, params: dict) -> dict:
@@ -344,7 +374,20 @@ class NNKind:
         if params.get("mean_correction"):
             from qtaml_hw.tac import corrected_sampler as make
         protect = params.get("protect") or {layer.name: params["protect_msb"] for layer in qmodel.layers}
-        sampler = make(FlipModel(params["p10"], params["p01"]), protect)
+        fm = FlipModel(params["p10"], params["p01"])
+        if params.get("ecc"):
+            from qtaml_hw.ecc import ECCSampler
+
+            deq = None
+            if params.get("mean_correction"):
+                from qtaml_hw.tac import corrected_dequantize
+
+                def deq(qt, read, m):  # decoded protected planes are taken as clean: correct the rest
+                    return corrected_dequantize(read, scale=qt.scale, bits=qt.bits, code=qt.code, flip_model=fm,
+                                                protect_msb=m)
+            sampler = ECCSampler(fm, protect, code=params["ecc"], dequantize=deq)
+        else:
+            sampler = make(fm, protect)
         res = evaluate_faulty(qmodel, ctx["x"], ctx["y"], trials=count, seed=seed, weight_sampler=sampler,
                               batch_trials=count, trial_offset=start)
         return {"accuracy": np.asarray(res.accuracy, dtype=np.float64), "loss": np.asarray(res.loss, dtype=np.float64)}

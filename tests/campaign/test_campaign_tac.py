@@ -111,3 +111,57 @@ def test_adaptive_plan_needs_a_network(tmp_path, capsys):
                     '[[plans]]\nstrategy = "tac"\nbudget_bpw = [1.0]\n')
     assert main(["campaign", "run", str(path), "--out", str(tmp_path / "m.sqlite"), "--json"]) == 2
     assert "needs kind = \"nn\"" in capsys.readouterr().err
+
+
+def test_real_secded_plans_price_real_check_bits_and_fail_at_stress_p(tmp_path):
+    """ecc = "secded": real codewords over 8-weight bit planes; overhead from the code; p = 0.1 breaks it."""
+    from qtaml_hw.campaign import parse_config
+    from qtaml_hw.ecc import plan_check_bits
+
+    doc = {"campaign": {"name": "e", "kind": "memory", "seed": 1, "trials": 40, "batch_trials": 20},
+           "memory": {"shape": [64, 64]}, "faults": {"p_flip": [0.001, 0.1]},
+           "plans": [{"strategy": "uniform", "protect_msb": [2]},
+                     {"strategy": "uniform", "protect_msb": [2], "ecc": "secded"}]}
+    cfg = parse_config(doc)
+    tasks = expand_tasks(cfg)
+    real = [t.params for t in tasks if t.params.get("ecc") == "secded"]
+    ideal = [t.params for t in tasks if "ecc" not in t.params]
+    assert len(real) == len(ideal) == 2
+    assert real[0]["check_bits_per_weight"] == pytest.approx(plan_check_bits([2], [4096]) / 4096)  # (22,16): 6/8
+    assert real[0]["check_bits_per_weight"] == pytest.approx(6 / 8)
+    store = tmp_path / "e.sqlite"
+    run_campaign(cfg, out=store, workers=0, progress=False)
+    rows = {(r["fault"], r["strategy"]): r for r in write_report(store, tmp_path / "r", plots=False)["rows"]}
+    lo_ideal, lo_real = rows[("p_flip=0.001", "uniform")], rows[("p_flip=0.001", "uniform+secded")]
+    hi_ideal, hi_real = rows[("p_flip=0.1", "uniform")], rows[("p_flip=0.1", "uniform+secded")]
+    # at small p SECDED corrects almost everything: close to ideal; at p = 0.1 a (22,16) word holds
+    # ~2.2 errors on average and miscorrects, so the real code is far worse than the ideal abstraction
+    assert lo_real["mse_mean"] < 1.5 * lo_ideal["mse_mean"]
+    assert hi_real["mse_lo"] > 3 * hi_ideal["mse_hi"]
+    assert "predicted_mse" not in hi_real  # the closed form describes ideal protection only
+
+
+def test_unknown_ecc_model_is_one_line(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(TAC_TOML.split("[[plans]]")[0] + '[[plans]]\nstrategy = "uniform"\necc = "bch"\n')
+    assert main(["campaign", "run", str(path), "--out", str(tmp_path / "b.sqlite")]) == 2
+    assert "plans.ecc: unknown ECC model 'bch'" in capsys.readouterr().err
+
+
+def test_nn_plan_with_real_secded_and_mean_correction(tmp_path):
+    from qtaml_hw.campaign import parse_config
+
+    doc = {"campaign": {"name": "n", "kind": "nn", "seed": 0, "trials": 4, "batch_trials": 4},
+           "model": {"name": "lenet5", "test_subset": 200}, "faults": {"p_flip": 0.1},
+           "plans": [{"strategy": "uniform", "protect_msb": [4]},
+                     {"strategy": "uniform", "protect_msb": [4], "ecc": "secded"},
+                     {"strategy": "tac", "budget_bpw": [2.0], "ecc": "secded", "mean_correction": True}]}
+    store = tmp_path / "n.sqlite"
+    run_campaign(parse_config(doc), out=store, workers=0, progress=False)
+    rows = {r["strategy"]: r for r in write_report(store, tmp_path / "r", plots=False)["rows"]}
+    assert set(rows) == {"uniform", "uniform+secded", "tac+mc+secded"}
+    # (39,32) words over 4 planes x 8 weights hold ~3.9 errors at p = 0.1: real SECDED cannot keep up
+    assert rows["uniform"]["accuracy_lo"] > 0.9
+    assert rows["uniform+secded"]["accuracy_hi"] < 0.5
+    # 7 check bits per 8-weight word (the ceil of each layer's last partial word adds a little)
+    assert 7 / 8 <= rows["uniform+secded"]["check_bits_per_weight"] < 7 / 8 * 1.001

@@ -82,7 +82,7 @@ def _leakage(setup, fm, trials, seed):
     replay = []
     for w in weights:
         layer.set_weights(w)
-        replay.append(layer._flat(layer.accumulators(xin)))
+        replay.append(layer.to_rows(layer.accumulators(xin)))
     replay_s = time.perf_counter() - t0
     layer.clear_faults()
     agree = np.mean([np.array_equal(rtl["acc"][t], replay[t].numpy()) and np.array_equal(golden[t], rtl["acc"][t])
@@ -103,7 +103,7 @@ def _register(setup, trials, seed):
     replay = []
     for _, f in faults:
         layer.set_register_faults([f])
-        replay.append(layer._flat(layer.accumulators(xin)))
+        replay.append(layer.to_rows(layer.accumulators(xin)))
     replay_s = time.perf_counter() - t0
     layer.clear_faults()
     agree = np.mean([np.array_equal(rtl["acc"][t], replay[t].numpy()) for t in range(trials)])

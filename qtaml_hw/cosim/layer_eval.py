@@ -75,7 +75,7 @@ class LayerSetup:
         self.layer.set_register_faults(register_faults, fault_model=fault_model)
         try:
             acc = self.layer.accumulators(layer_inputs(self.qmodel, self.name, self.x))
-            return self.layer._flat(acc).numpy().astype(np.int32)
+            return self.layer.to_rows(acc).numpy().astype(np.int32)
         finally:
             self.layer.clear_faults()
 

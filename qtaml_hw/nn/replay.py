@@ -163,13 +163,13 @@ class ReplayLayer(nn.Module):
             return F.conv2d(a, w, None, **self.conv)
         return a @ w.reshape(w.shape[0], -1).T
 
-    def _flat(self, out: torch.Tensor) -> torch.Tensor:
+    def to_rows(self, out: torch.Tensor) -> torch.Tensor:
         """(M, N_out) view in the RTL's row order (image, output row, output column)."""
         if self.kind == "conv":
             return out.permute(0, 2, 3, 1).reshape(-1, out.shape[1])
         return out.reshape(-1, out.shape[-1])
 
-    def _unflat(self, flat: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    def from_rows(self, flat: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         if self.kind == "conv":
             b, c, h, w = like.shape
             return flat.reshape(b, h, w, c).permute(0, 3, 1, 2)
@@ -182,11 +182,11 @@ class ReplayLayer(nn.Module):
         acc = _wrap_int32_t(self._gemm(a, self.w_int).round().long())
         if self._acc_override is not None:
             flat = self._acc_override
-            if flat.shape != self._flat(acc).shape:
-                raise QtamlError(f"accumulators must have shape {tuple(self._flat(acc).shape)}, got {tuple(flat.shape)}")
-            acc = self._unflat(flat, acc)
+            if flat.shape != self.to_rows(acc).shape:
+                raise QtamlError(f"accumulators must have shape {tuple(self.to_rows(acc).shape)}, got {tuple(flat.shape)}")
+            acc = self.from_rows(flat, acc)
         elif self.register_faults:
-            flat = self._flat(acc).clone()
+            flat = self.to_rows(acc).clone()
             a_pad = self.tiling.activation_matrix(a.numpy().astype(np.int8))
             w_pad = self.tiling.padded_weights(self.tiling.w_from_codes(self.w_int.numpy().astype(np.int8).view(np.uint8)))
             for f in self.register_faults:
@@ -195,7 +195,7 @@ class ReplayLayer(nn.Module):
                 if ncols > 0:
                     blk = flat[rs, cs.start:cs.start + ncols] + torch.as_tensor(d[:, :ncols])
                     flat[rs, cs.start:cs.start + ncols] = _wrap_int32_t(blk)
-            acc = self._unflat(flat, acc)
+            acc = self.from_rows(flat, acc)
         return acc
 
     def dequantize(self, acc: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

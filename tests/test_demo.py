@@ -20,7 +20,7 @@ def test_demo_chain_without_rtl(tmp_path, capsys):
     assert res["physics"]["p10"] == pytest.approx(float(ref["p10"]))
     assert res["physics"]["p01"] == pytest.approx(float(ref["p01"]))
     strategies = {r["strategy"] for r in res["rows"]}
-    assert strategies == {"none", "uniform", "magnitude", "tac", "tac+mc"}
+    assert strategies == {"none", "uniform", "magnitude", "tac", "tac+mc", "uniform+secded", "tac+mc+secded"}
     none = next(r for r in res["rows"] if r["strategy"] == "none")
     best = max(r["accuracy_mean"] for r in res["rows"])
     assert none["accuracy_mean"] < best - 0.3  # p10 ~ 0.12 unprotected wrecks LeNet-5; protection restores it

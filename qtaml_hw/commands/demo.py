@@ -82,6 +82,17 @@ budget_bpw = {list(TAC_BUDGETS)}
 strategy = "tac"
 budget_bpw = {list(TAC_BUDGETS)}
 mean_correction = true
+
+[[plans]]   # the same kind of plans through a real SECDED codec (check bits leak too)
+strategy = "uniform"
+protect_msb = [2, 4]
+ecc = "secded"
+
+[[plans]]
+strategy = "tac"
+budget_bpw = [2.0]
+mean_correction = true
+ecc = "secded"
 """
 
 

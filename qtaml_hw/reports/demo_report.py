@@ -58,7 +58,10 @@ def write_demo_report(out_dir, *, physics: dict, rows: list[dict], rho: list[dic
           "(protected bits per weight, averaged over the model) where the label-free sensitivity and the "
           "physics residual curves say it matters, with (`tac+mc`) and without (`tac`) the closed-form mean "
           "correction. `magnitude` allocates the same budgets from weight magnitudes alone (no Jacobian, no "
-          "physics). Overhead is SECDED check storage ((72,64): 1/8 check bit per protected bit).\n",
+          "physics). Overhead of these ideal plans is SECDED check storage at the (72,64) rate (1/8 check bit per "
+          "protected bit). The `+secded` rows store the protected bit planes of each 8-weight word in a real "
+          "Hsiao SECDED codeword (check bits leak too, miscorrections kept) and are priced with that code's "
+          "check bits. They show whether the ideal-protection abstraction holds at this flip rate.\n",
           _table(rows, ["strategy", "protect_msb", "check_bits_per_weight", "trials", "accuracy_mean", "accuracy_lo",
                         "accuracy_hi", "clean_accuracy"]),
           _monotone_note(rows),

@@ -7,12 +7,24 @@ Randomness (batching invariance): trial ``i`` uses its own PCG64 stream
 ``qtaml_hw.seeding.rng(seed, key, trial_offset + i)`` and nothing else, so the flips of a
 trial are the same whether it runs alone, in a batch of 64 or split 4 x 16.
 
-Sampling (exact, sparse): for bit plane k let ``q_k = max(p10_k, p01_k)``. Bit planes
-with the same small q (< 1%) are grouped; candidate (element, bit) positions are a Bernoulli(q) process
-over the flattened (element x group bit) index space, drawn as cumulative sums of
-Geometric(q) gaps (cost proportional to the number of candidates, ~ q n B, not n B); each
-candidate is then kept with probability ``p_dir / q`` for its stored bit value (thinning,
-skipped when p10 = p01). The result is exactly independent Bernoulli(p10_k or p01_k) flips per bit.
+Sampling is exact (to the float64 precision of p). A lane (element, bit k) whose stored bit
+gives it probability p (``p10_k`` or ``p01_k``) flips iff ``A or B`` with independent
+
+* ``A ~ Bernoulli(t)``, ``t = floor(p 2^D) / 2^D`` (the first D binary digits of p), drawn
+  bit-parallel (Knuth, TAOCP 3.4.1): with ``U = 0.u_1 u_2 ...`` uniform, ``[U < t]`` is
+  decided at the first digit where ``u_j`` differs from t's digit ``b_j`` (flip iff
+  ``b_j = 1``) and is 0 if all D digits match, i.e. ``r = (u_j == b_j) ? r : b_j`` for
+  j = D .. 1 from ``r = 0``: one random 64-bit word per 64 lanes per digit, a bitwise mux;
+* ``B ~ Bernoulli(s)``, ``s = (p - t) / (1 - t)``: per bit plane (and direction when
+  p10 != p01) a Poisson(-n ln(1 - s)) number of uniform hits over the n words; a word is
+  hit at least once with probability exactly s, independently of the other words, and a
+  fancy-index OR/XOR applies one flip however many hits it got (every write of one index
+  carries the same value). A direction-restricted process masks its bit with the stored
+  bit, so it only acts on lanes storing 1 (p10) or 0 (p01): no thinning draws.
+
+``P(A or B) = 1 - (1 - t)(1 - s) = p``. D is chosen per call by a cost model (random words
+vs hits): D = 0 at small p (only hits, cost ~ p n B per trial), D ~ 5 at p = 0.1. Lanes
+with p = 1 always flip.
 """
 
 from __future__ import annotations
@@ -24,6 +36,12 @@ import numpy as np
 from qtaml_hw.errors import QtamlError, check_probability
 from qtaml_hw.memory.codes import check_bits_code, code_dtype
 from qtaml_hw.seeding import rng as make_rng
+
+_LE_WORD = np.dtype("<u8")  # lanes are addressed as little-endian bytes of 64-bit words
+_MAX_DIGITS = 16
+# cost model (relative, measured with numpy on x86-64): one round of 64 lanes (a PCG64 word + bitwise mux) vs
+# one Poisson hit (a uniform index + fancy-index update), and a direction-restricted hit (plus a gather)
+_WORD_COST, _HIT_COST, _MASKED_HIT_COST = 1.8, 2.8, 3.8
 
 
 @dataclass(frozen=True)
@@ -63,19 +81,121 @@ def _check_protect(protect_msb, bits):
     return int(protect_msb)
 
 
-def _bernoulli_positions(gen: np.random.Generator, n: int, q: float) -> np.ndarray:
-    """Sorted indices in [0, n) of a Bernoulli(q) process, via Geometric(q) gaps."""
-    if q <= 0.0 or n == 0:
-        return np.empty(0, dtype=np.int64)
-    if q >= 1.0:
-        return np.arange(n, dtype=np.int64)
-    mean = q * n
-    size = int(mean + 6.0 * np.sqrt(mean) + 16)
-    pos = np.cumsum(gen.geometric(q, size=size)) - 1
-    while pos[-1] < n:  # rare: extend the process until it passes n
-        more = np.cumsum(gen.geometric(q, size=size)) + pos[-1]
-        pos = np.concatenate([pos, more])
-    return pos[: np.searchsorted(pos, n)]
+def _split(p: np.ndarray, digits: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(t, s)``: t = p truncated to ``digits`` binary digits, ``s = (p - t) / (1 - t)`` (p < 1).
+
+    Scaling by 2^D, flooring and ``p - t`` are exact in float64.
+    """
+    scale = 2.0**digits
+    t = np.floor(p * scale) / scale
+    return t, (p - t) / (1.0 - t)
+
+
+class _Sampler:
+    """Per-call plan of the flips of the planes ``ks``: D bit-parallel digits plus Poisson hits."""
+
+    def __init__(self, flat: np.ndarray, ks, p10, p01, dt: np.dtype):
+        self.n = n = flat.size
+        self.flat = flat
+        self.lane_dt = lane_dt = dt.newbyteorder("<")
+        lanes = 8 * dt.itemsize  # bit planes per stored word
+        per_word = 8 // dt.itemsize  # stored words per 64-bit word
+        self.words = -(-n // per_word)
+        lane10, lane01 = np.zeros(lanes), np.zeros(lanes)
+        lane10[ks], lane01[ks] = p10[ks], p01[ks]
+
+        def plane_mask(on):
+            return sum(1 << k for k in range(lanes) if on[k])
+
+        # lanes with p = 1 always flip (the mask follows the stored bit); the rest have p < 1
+        c10, c01 = plane_mask(lane10 == 1.0), plane_mask(lane01 == 1.0)
+        self.certain = None
+        if c10 or c01:
+            self.certain = ((flat & dt.type(c10)) | (~flat & dt.type(c01))).astype(dt)
+            lane10[lane10 == 1.0], lane01[lane01 == 1.0] = 0.0, 0.0
+        self.digits = self._choose_digits(lane10, lane01)
+        t10, s10 = _split(lane10, self.digits)
+        t01, s01 = _split(lane01, self.digits)
+
+        self.procs = []  # Poisson hit processes: (mean hits per trial, plane bit, stored bit acted on or None)
+        for k in ks:
+            bit = dt.type(1 << int(k))
+            if s10[k] == s01[k]:
+                if s10[k] > 0.0:
+                    self.procs.append((-n * np.log1p(-s10[k]), bit, None))
+                continue
+            for s, stored in ((s10[k], 1), (s01[k], 0)):
+                if s > 0.0:
+                    self.procs.append((-n * np.log1p(-s), bit, stored))
+        self.rate = np.array([r for r, _, _ in self.procs])
+
+        self.stored_elems = self.stored = self.rounds = None
+        if self.digits:
+            stored = np.zeros(self.words * per_word, dtype=lane_dt)
+            stored[:n] = flat
+            self.stored_elems, self.stored = stored[:n], stored.view(_LE_WORD)
+            int10 = np.rint(t10 * 2.0**self.digits).astype(np.int64)  # t as a D-digit integer per lane
+            int01 = np.rint(t01 * 2.0**self.digits).astype(np.int64)
+            self.rounds = []  # t's digit j = 1 .. D per lane: a scalar word, or per stored word when p10 != p01
+            for j in range(1, self.digits + 1):
+                b10 = plane_mask((int10 >> (self.digits - j)) & 1)
+                b01 = plane_mask((int01 >> (self.digits - j)) & 1)
+                w10 = np.full(per_word, b10, dtype=lane_dt).view(_LE_WORD)[0]
+                w01 = np.full(per_word, b01, dtype=lane_dt).view(_LE_WORD)[0]
+                self.rounds.append(w10 if b10 == b01 else (self.stored & w10) | (~self.stored & w01))
+
+    def _choose_digits(self, lane10, lane01) -> int:
+        """D minimising ``D * words * WORD + expected hits * HIT`` (D = 0: hits only)."""
+        digits = np.arange(_MAX_DIGITS + 1)[:, None]  # every candidate D at once, one row each
+        _, s10 = _split(lane10[None], digits)
+        _, s01 = _split(lane01[None], digits)
+        hits10, hits01 = -self.n * np.log1p(-s10), -self.n * np.log1p(-s01)
+        hits = np.where(s10 == s01, hits10 * _HIT_COST, (hits10 + hits01) * _MASKED_HIT_COST).sum(axis=1)
+        return int(np.argmin(digits[:, 0] * self.words * _WORD_COST + hits))
+
+    def apply(self, gen: np.random.Generator, row: np.ndarray) -> None:
+        """Write one trial's faulty copy of the stored words into ``row``."""
+        if not self.digits:  # hits only: XOR them into a copy
+            if self.certain is None:
+                np.copyto(row, self.flat)
+            else:
+                np.bitwise_xor(self.flat, self.certain, out=row)
+            self._hits(gen, row, np.bitwise_xor)
+            return
+        flips = np.zeros(self.words, dtype=_LE_WORD)
+        for digit in reversed(self.rounds):  # r = (u_j == b_j) ? r : b_j, for j = D .. 1
+            equal = gen.bit_generator.random_raw(self.words).view(_LE_WORD)
+            if np.ndim(digit) == 0 and digit == 0:
+                np.bitwise_and(flips, equal, out=flips)
+                continue
+            np.bitwise_xor(flips, digit, out=flips)  # mux: b ^ (equal & (r ^ b))
+            np.bitwise_and(flips, equal, out=flips)
+            np.bitwise_xor(flips, digit, out=flips)
+        flips = flips.view(self.lane_dt)[: self.n]
+        self._hits(gen, flips, np.bitwise_or)
+        if self.certain is not None:
+            np.bitwise_or(flips, self.certain, out=flips)
+        np.bitwise_xor(flips, self.stored_elems, out=row)
+
+    def _hits(self, gen: np.random.Generator, target: np.ndarray, combine) -> None:
+        """Apply the Poisson hit processes to ``target`` with ``combine`` (XOR into a copy, OR into flips)."""
+        if not self.procs:
+            return
+        counts = gen.poisson(self.rate).tolist()
+        hits = gen.integers(0, self.n, size=sum(counts), dtype=np.intp)
+        start = 0
+        for count, (_, bit, stored) in zip(counts, self.procs):
+            elem = hits[start:start + count]
+            start += count
+            if not count:
+                continue
+            if stored is None:
+                mask = bit
+            else:  # act only where the stored bit matches the process's direction
+                mask = np.bitwise_and(self.flat[elem], bit)
+                if stored == 0:
+                    mask ^= bit
+            target[elem] = combine(target[elem], mask)  # repeated indices all write the same value
 
 
 def flip_bits(codes, *, bits: int, flip_model: FlipModel, trials: int, seed: int, trial_offset: int = 0,
@@ -98,43 +218,15 @@ def flip_bits(codes, *, bits: int, flip_model: FlipModel, trials: int, seed: int
         raise QtamlError(f"codes must be unsigned {bits}-bit integers")
     dt = code_dtype(bits)
     flat = np.ascontiguousarray(codes, dtype=dt).reshape(-1)
-    n = flat.size
     p10, p01 = flip_model.per_bit(bits)
-    q = np.maximum(p10, p01)
-    active = [k for k in range(bits - protect_msb) if q[k] > 0.0]
-    groups: dict[tuple, list[int]] = {}  # bit planes sharing q_k are sampled as one process
-    for k in active:  # dense planes (q >= 1%) stay separate: unique positions, no per-element reduce
-        groups.setdefault((float(q[k]), k if q[k] >= 0.01 else -1), []).append(k)
-    plan = [(qv, np.asarray(ks, dtype=np.int64)) for (qv, _), ks in groups.items()]
-    out = np.empty((trials, n), dtype=dt)
-    out[...] = flat  # broadcast copy
-    for i in range(trials):
-        if not plan:
-            break
-        gen = make_rng(seed, key, trial_offset + i)
-        row = out[i]
-        for qv, ks in plan:
-            g = ks.size
-            pos = _bernoulli_positions(gen, n * g, qv)  # index = element * g + j, bit ks[j]
-            if pos.size == 0:
-                continue
-            elem, k = np.divmod(pos, g)
-            k = ks[k]
-            bit = (flat[elem] >> k.astype(dt)) & 1
-            thin = (p10[k] != qv) | (p01[k] != qv)
-            if np.any(thin):
-                keep_p = np.where(bit == 1, p10[k], p01[k]) / qv
-                keep = gen.random(pos.size) < keep_p
-                elem, k = elem[keep], k[keep]
-            if elem.size == 0:
-                continue
-            if g == 1:
-                row[elem] ^= dt.type(1 << int(ks[0]))
-                continue
-            # elem is sorted; the bits of one element are distinct, so OR-reduce them per element
-            starts = np.flatnonzero(np.r_[True, elem[1:] != elem[:-1]])
-            masks = np.bitwise_or.reduceat(np.left_shift(1, k).astype(dt), starts)
-            row[elem[starts]] ^= masks
+    active = [k for k in range(bits - protect_msb) if max(p10[k], p01[k]) > 0.0]
+    out = np.empty((trials, flat.size), dtype=dt)
+    if flat.size == 0 or not active:
+        out[...] = flat
+        return out.reshape((trials, *codes.shape))
+    sampler = _Sampler(flat, active, p10, p01, dt)
+    for i in range(trials):  # one PCG64 stream per trial (batching invariance); the work inside is vectorised
+        sampler.apply(make_rng(seed, key, trial_offset + i), out[i])
     return out.reshape((trials, *codes.shape))
 
 

@@ -173,3 +173,89 @@ def test_grouped_small_p_rates_and_invariance(p10, p01):
         assert abs(rate - p) < 5 * np.sqrt(p * (1 - p) / m), (stored, rate, p)
     # several bits of one word can flip in the same trial (the per-element OR-reduce)
     assert (flipped.sum(axis=-1) >= 2).any()
+
+
+def _flip_rate_z(codes, out, bits, p10, p01, protect=0):
+    """z-scores of the measured per-(bit, stored value) flip rates against p10_k / p01_k."""
+    flipped = np.asarray(out) ^ codes[None]
+    z = []
+    for k in range(bits - protect):
+        stored = (codes >> k) & 1
+        f = (flipped >> k) & 1
+        for value, p in ((1, p10[k]), (0, p01[k])):
+            sel = stored == value
+            m = int(sel.sum()) * out.shape[0]
+            hits = int(f[:, sel].sum())
+            if p in (0.0, 1.0):
+                assert hits == p * m, (k, value, hits, m)
+                continue
+            z.append((hits / m - p) / np.sqrt(p * (1 - p) / m))
+    for k in range(bits - protect, bits):
+        assert not ((flipped >> k) & 1).any()
+    return np.array(z)
+
+
+def _chi_square_ok(z):
+    from scipy.stats import chi2
+    return np.abs(z).max() < 5 and (z ** 2).sum() < chi2.ppf(0.999, z.size)
+
+
+@pytest.mark.parametrize("bits,p10,p01,protect", [
+    (8, 0.1, 0.05, 0),  # the headline regime (r = 0.5): bit-parallel digits plus hits
+    (8, 1e-3, 5e-4, 0),  # sparse: Poisson hits only, both directions
+    (12, 0.3, 0.06, 1),  # uint16 words, 16 lanes each
+])
+def test_directional_rates_chi_square(bits, p10, p01, protect):
+    n = 1_000_000 if p10 < 0.01 else 60_000
+    codes = np.random.default_rng(11).integers(0, 1 << bits, n).astype(np.uint8 if bits <= 8 else np.uint16)
+    fm = FlipModel(p10, p01)
+    out = flip_bits(codes, bits=bits, flip_model=fm, trials=4, seed=12, protect_msb=protect)
+    assert out.dtype == codes.dtype and out.max() < (1 << bits)
+    z = _flip_rate_z(codes, out, bits, *fm.per_bit(bits), protect=protect)
+    assert z.size == 2 * (bits - protect) and _chi_square_ok(z), z
+
+
+def test_sampling_plan_follows_p():
+    """Small p: hits only (D = 0); p = 0.1: D bit-parallel digits, the rest as hits."""
+    from qtaml_hw.memory.inject import _Sampler
+    codes = np.zeros(1 << 16, np.uint8)
+    p = np.full(8, 1e-3)
+    assert _Sampler(codes, list(range(8)), p, p, np.dtype(np.uint8)).digits == 0
+    p = np.full(8, 0.1)
+    dense = _Sampler(codes, list(range(8)), p, 0.5 * p, np.dtype(np.uint8))
+    assert dense.digits > 0 and dense.procs  # 0.1 and 0.05 are not dyadic: hits carry the remainder
+
+
+@pytest.mark.parametrize("digits", [0, 1, 3, 6, 12])
+def test_exact_for_every_digit_split(monkeypatch, digits):
+    """P(flip) = p whatever D: Bernoulli(t) bit-parallel OR Bernoulli((p - t)/(1 - t)) hits."""
+    from qtaml_hw.memory import inject
+    monkeypatch.setattr(inject._Sampler, "_choose_digits", lambda self, a, b: digits)
+    n = 40_000
+    codes = np.random.default_rng(13).integers(0, 256, n).astype(np.uint8)
+    fm = FlipModel(np.array([0.3, 0.1, 0.7, 0.02, 0.5, 0.999, 1.0, 0.2]),
+                   np.array([0.07, 0.1, 0.2, 0.0, 0.25, 0.6, 0.1, 1.0]))
+    out = flip_bits(codes, bits=8, flip_model=fm, trials=6, seed=14)
+    assert _chi_square_ok(_flip_rate_z(codes, out, 8, *fm.per_bit(8)))
+
+
+@pytest.mark.parametrize("p", [0.01, 0.2])
+def test_flips_independent_within_a_word(p):
+    """Two bits of one word flip together with probability p^2 (hits and digits combine per bit)."""
+    n, trials = 200_000, 4
+    codes = np.random.default_rng(15).integers(0, 256, n).astype(np.uint8)
+    out = flip_bits(codes, bits=8, flip_model=FlipModel.symmetric(p), trials=trials, seed=16)
+    flipped = out ^ codes[None]
+    m = n * trials
+    for j, k in ((0, 1), (3, 7)):
+        both = int((((flipped >> j) & (flipped >> k)) & 1).sum())
+        assert abs(both / m - p * p) < 5 * np.sqrt(p * p * (1 - p * p) / m), (j, k, both)
+
+
+def test_trial_invariance_dense_path():
+    codes = np.random.default_rng(17).integers(0, 256, 5003).astype(np.uint8)  # not a multiple of 8 words
+    kw = dict(bits=8, flip_model=FlipModel.symmetric(0.1, 0.5), seed=18)
+    full = flip_bits(codes, trials=8, **kw)
+    split = np.concatenate([flip_bits(codes, trials=3, **kw), flip_bits(codes, trials=5, trial_offset=3, **kw)])
+    assert np.array_equal(full, split)
+    assert not np.array_equal(full[0], full[1])

@@ -25,7 +25,7 @@ def test_demo_chain_without_rtl(tmp_path, capsys):
     best = max(r["accuracy_mean"] for r in res["rows"])
     assert none["accuracy_mean"] < best - 0.3  # p10 ~ 0.12 unprotected wrecks LeNet-5; protection restores it
     md = (out / "report.md").read_text()
-    for section in ("1. Physics", "2. TAC plan vs Uniform-MSP", "3. rho*", "4. One protected tile"):
+    for section in ("1. Physics", "2. TAC plan vs Uniform-MSP", "3. rho*", "4. One protected layer"):
         assert section in md
     assert "Skipped (`--sim none`)" in md
     for name in ("campaign.toml", "campaign.sqlite", "metric_vs_overhead.png", "physics_transmission.png"):
@@ -40,3 +40,19 @@ def test_demo_bad_input_one_line_exit_2(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["demo", "--sim", "modelsim"])
     assert exc.value.code == 2
+
+
+@pytest.mark.sim
+def test_demo_protected_layer_on_the_rtl(tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["demo", "--out", str(out), "--quick", "--trials", "2", "--test-subset", "100", "--workers", "0",
+               "--sim", "verilator", "--json"])
+    res = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    rtl = res["rtl"]
+    assert rtl["agree"] and rtl["layer"] == "conv2"
+    assert rtl["tac"]["protect_bits"] in (1, 2, 4, 8) and rtl["tac"]["protect_bits"] >= rtl["tac"]["m_plan"]
+    (trial,) = rtl["trials"]
+    assert trial["bits_flipped"] > 0 and trial["ecc_corrected"] == trial["codec_corrected"] > 0
+    md = (out / "report.md").read_text()
+    assert "RTL output equals the replay layer bit for bit" in md and "**True**" in md

@@ -103,13 +103,17 @@ def _physics() -> dict:
     return {**PHYSICS, **{k: float(res[k]) for k in ("transmission", "tau_s", "p10", "p01")}}
 
 
-def _rtl_check(*, sim: str, seed: int, p10: float, p01: float, protect_bits: int) -> dict:
-    """One SECDED-protected tile on the RTL with the demo's leakage, vs golden model and codec."""
-    from qtaml_hw.cosim.rtl_job import run_tile
+RTL_LAYER = "conv2"
+RTL_BUDGET_BPW = 2.0
+
+
+def _rtl_check(*, sim: str, seed: int, p10: float, p01: float, images: int, trials: int) -> dict:
+    """LeNet-5 conv2 under the TAC plan (SECDED on its protected bits, mean correction) on the RTL."""
+    from qtaml_hw.cosim.layer_eval import protected_layer_check
     from qtaml_hw.memory import FlipModel
 
-    return run_tile(simulator=sim, n=4, k=32, rows=16, seed=seed, flip_model=FlipModel(p10, p01), ecc=True,
-                    protect_bits=protect_bits)
+    return protected_layer_check(model=MODEL, layer=RTL_LAYER, simulator=sim, flip_model=FlipModel(p10, p01),
+                                 budget_bpw=RTL_BUDGET_BPW, seed=seed, trials=trials, images=images)
 
 
 def run(args) -> int:
@@ -151,10 +155,10 @@ def run(args) -> int:
 
     rtl = None
     if args.sim != "none":
-        tac_rows = [r for r in rows if r["strategy"].startswith("tac")]
-        step(f"RTL: SECDED(22,16)-protected tile (top 2 bits of each weight) on {args.sim} with the same leakage")
-        rtl = _rtl_check(sim=args.sim, seed=args.seed, p10=phys["p10"], p01=phys["p01"], protect_bits=2)
-        rtl["tac_rows"] = len(tac_rows)
+        step(f"RTL: {MODEL}.{RTL_LAYER} under its TAC plan ({RTL_BUDGET_BPW} bits/weight) with SECDED on "
+             f"{args.sim}, the same leakage in data and check bits")
+        rtl = _rtl_check(sim=args.sim, seed=args.seed, p10=phys["p10"], p01=phys["p01"],
+                         images=10 if args.quick else 50, trials=1 if args.quick else 2)
     md_path = write_demo_report(out, physics=phys, rows=rows, rho=rho, rtl=rtl, figures=figures + [
         Path(f).name for k, f in rep["files"].items() if k.endswith("_png")], seconds=time.perf_counter() - t0,
         command=" ".join(["qtaml-hw demo"] + sys.argv[2:]) if sys.argv[1:2] == ["demo"] else "qtaml-hw demo")
@@ -163,7 +167,7 @@ def run(args) -> int:
               "rows": [{k: r[k] for k in ("strategy", "protect_msb", "check_bits_per_weight", "accuracy_mean",
                                           "accuracy_lo", "accuracy_hi")} for r in rows],
               "seconds": time.perf_counter() - t0}
-    ok = rtl is None or (rtl["bit_exact"] and rtl["ecc_counts_match"])
+    ok = rtl is None or rtl["agree"]
     if args.json:
         emit_json(result)
     else:
@@ -174,9 +178,14 @@ def run(args) -> int:
             print(f"rho*: predicted {_f(r['rho_star_predicted'])}, measured {_f(r['rho_star_measured'])} "
                   f"(Uniform-MSP {_f(r['uniform_bpw'])} vs TAC {_f(r['tac_bpw'])} bits/weight at 95% of clean)")
         if rtl:
-            print(f"RTL ({rtl['simulator']}): bit-exact={rtl['bit_exact']}, ECC corrected/uncorrectable "
-                  f"{rtl['ecc_corrected']}/{rtl['ecc_uncorrectable']} (codec {rtl['codec_corrected']}/"
-                  f"{rtl['codec_uncorrectable']}), {rtl['bits_flipped']} bits flipped in {rtl['sram_words']} words")
+            t = rtl["trials"]
+            accs = ", ".join(f"{x['accuracy_rtl']:.3f}" for x in t)
+            print(f"RTL ({rtl['simulator']} {rtl['n']}x{rtl['n']}): {MODEL}.{RTL_LAYER}, TAC m={rtl['tac']['m_plan']} -> "
+                  f"SECDED over the top {rtl['tac']['protect_bits']} bits; RTL == replay layer: {rtl['agree']}; "
+                  f"ECC corrected/uncorrectable reads {sum(x['ecc_corrected'] for x in t)}/"
+                  f"{sum(x['ecc_uncorrectable'] for x in t)} (codec {sum(x['codec_corrected'] for x in t)}/"
+                  f"{sum(x['codec_uncorrectable'] for x in t)}); accuracy RTL "
+                  f"{accs} (replay layer the same: {all(x['accuracy_rtl'] == x['accuracy_replay'] for x in t)})")
         print(f"report: {md_path}  ({result['seconds']:.0f} s)")
     return 0 if ok else 1
 

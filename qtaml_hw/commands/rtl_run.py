@@ -72,7 +72,7 @@ def _progress(msg: str) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from qtaml_hw.cosim.layer_eval import PROTECT_CHOICES, leakage_trials, setup_layer, tac_plan
+    from qtaml_hw.cosim.layer_eval import PROTECT_CHOICES, leakage_trials, setup_layer, tac_plan, trials_agree
     from qtaml_hw.cosim.simulators import check_simulator
     from qtaml_hw.errors import QtamlError
 
@@ -103,8 +103,7 @@ def run(args) -> int:
     res = leakage_trials(setup, simulator=args.sim, flip_model=fm, seed=args.seed, trials=args.trials,
                          source=args.source, ecc=ecc, protect_bits=protect, correction=correction)
     per = res["trials"]
-    ok = all(t["bit_exact"] and t["ecc_counts_match"] and t["accuracy_rtl"] == t["accuracy_replay"]
-             and t.get("readback_matches_codec", True) for t in per)
+    ok = trials_agree(per)
     q_clean = float((setup.qmodel(setup.x).argmax(-1) == setup.y).float().mean())
     out = {
         "model": args.model, "layer": args.layer, "kind": mp.kind, "simulator": args.sim, "n": args.n,

@@ -185,6 +185,32 @@ def leakage_trials(setup: LayerSetup, *, simulator: str, flip_model, seed: int, 
             ("cycles", "crossings", "run_s", "job_s", "wall_s")}}
 
 
+def trials_agree(per: list[dict]) -> bool:
+    """Every trial bit-exact RTL == replay, ECC counts equal to the codec's, and equal accuracies."""
+    return all(t["bit_exact"] and t["ecc_counts_match"] and t["accuracy_rtl"] == t["accuracy_replay"]
+               and t.get("readback_matches_codec", True) for t in per)
+
+
+def protected_layer_check(*, model: str, layer: str, simulator: str, flip_model, budget_bpw: float, seed: int,
+                          trials: int = 2, images: int = 20, n: int = 8) -> dict:
+    """A model layer under its TAC plan on the RTL (design.md section 6, last bullet).
+
+    The label-free TAC plan at ``budget_bpw`` gives the layer's protected bits (rounded to the
+    RTL's {1, 2, 4, 8}) and its mean correction; leakage flips drawn with ``flip_model`` hit
+    data and check bits of the layer's SRAM image; the RTL runs every tile; the result is
+    compared with the replay layer fed by the Python SECDED codec on the same flips.
+    """
+    setup = setup_layer(model=model, layer=layer, n=n, images=images)
+    tac = tac_plan(setup, flip_model=flip_model, budget_bpw=budget_bpw, seed=seed)
+    res = leakage_trials(setup, simulator=simulator, flip_model=flip_model, seed=seed, trials=trials, source="rtl",
+                         ecc=True, protect_bits=tac["protect_bits"], correction=(tac["a"], tac["c_unprot"]))
+    per = res["trials"]
+    mp = setup.mapping
+    return {"model": model, "layer": layer, "simulator": simulator, "n": n, "images": images,
+            "runs_per_trial": mp.n_ct * mp.n_kc * mp.n_rc(setup.rows), "tac": tac, "trials": per,
+            "clean_replay_accuracy": res["clean_replay_accuracy"], "rtl": res["rtl"], "agree": trials_agree(per)}
+
+
 def _compare_trial(setup, rtl, t, dm, cm, *, ecc, protect_bits, readback) -> dict:
     mp = setup.mapping
     seen, corr, unc = expected_reads(setup, dm, cm, ecc=ecc, protect_bits=protect_bits)

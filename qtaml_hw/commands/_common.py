@@ -77,3 +77,37 @@ finite_float = _typed(float, math.isfinite, "a finite number")
 probability = _typed(float, lambda v: math.isfinite(v) and 0.0 <= v <= 1.0, "a probability in [0, 1]")
 positive_int = _typed(int, lambda v: v > 0, "a positive integer")
 nonneg_int = _typed(int, lambda v: v >= 0, "a non-negative integer")
+
+
+def add_flip_model_args(parser: argparse.ArgumentParser, *, p_default: float) -> None:
+    """``--p-flip`` or the physics options (design.md section 1) that give the leakage flip model."""
+    parser.add_argument("--p-flip", type=probability, default=None,
+                        help=f"symmetric per-bit flip probability (default {p_default:g} unless --t-ox-nm is given)")
+    phys = parser.add_argument_group("physics (WKB) flip model, used when --t-ox-nm is given")
+    phys.add_argument("--t-ox-nm", type=positive_float, default=None, help="oxide thickness [nm]")
+    phys.add_argument("--phi-b-ev", type=positive_float, default=3.1, help="barrier height [eV] (default 3.1)")
+    phys.add_argument("--m-ox", type=positive_float, default=0.42, help="oxide effective mass ratio (default 0.42)")
+    phys.add_argument("--v-ox", type=nonneg_float, default=0.0, help="oxide voltage [V] (default 0)")
+    phys.add_argument("--tau0-s", type=positive_float, default=1e-3,
+                      help="attempt time [s], tau = tau0 / T (default 1e-3, docs/physics.md)")
+    phys.add_argument("--t-s", type=positive_float, default=86400.0, help="retention interval [s] (default 1 day)")
+    phys.add_argument("--r", type=nonneg_float, default=1.0, help="p01 = r p10, r in [0, 1] (default 1)")
+    parser.set_defaults(_p_flip_default=p_default)
+
+
+def flip_model_from_args(args):
+    """The ``FlipModel`` of :func:`add_flip_model_args`' options (physics when ``--t-ox-nm`` is given)."""
+    from qtaml_hw.errors import QtamlError
+    from qtaml_hw.memory import FlipModel
+
+    if args.t_ox_nm is not None and args.p_flip is not None:
+        raise QtamlError("give either --p-flip or physics options (--t-ox-nm ...), not both")
+    if args.t_ox_nm is not None:
+        from qtaml_hw.physics import flip_probabilities
+
+        if args.r > 1:
+            raise QtamlError(f"--r must be in [0, 1], got {args.r}")
+        fp = flip_probabilities(t_ox_nm=args.t_ox_nm, phi_b_ev=args.phi_b_ev, m_ox=args.m_ox, v_ox=args.v_ox,
+                                tau0_s=args.tau0_s, t_s=args.t_s, r=args.r)
+        return FlipModel(fp["p10"], fp["p01"])
+    return FlipModel.symmetric(args._p_flip_default if args.p_flip is None else args.p_flip)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from qtaml_hw.commands._common import (add_json, add_seed, emit_json, format_table, nonneg_float, positive_float,
-                                       positive_int, probability)
+from qtaml_hw.commands._common import (add_flip_model_args, add_json, add_seed, emit_json, flip_model_from_args,
+                                       format_table, nonneg_float, positive_int)
 
 NAME = "rtl-run"
 HELP = "run one layer of a trained model on the RTL with leakage flips in weight SRAM; compare with the replay layer"
@@ -25,16 +25,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--source", default="rtl", choices=("rtl", "software"),
                         help="who draws the flips: rtl (on the SRAM image incl. check bits; default) or "
                              "software (the software model's flips on the weight codes, written into the SRAM)")
-    parser.add_argument("--p-flip", type=probability, default=None,
-                        help="symmetric per-bit flip probability (default 0.01 unless physics options are given)")
-    phys = parser.add_argument_group("physics (WKB) flip model, used when --t-ox-nm is given")
-    phys.add_argument("--t-ox-nm", type=positive_float, default=None, help="oxide thickness [nm]")
-    phys.add_argument("--phi-b-ev", type=positive_float, default=3.1, help="barrier height [eV] (default 3.1)")
-    phys.add_argument("--m-ox", type=positive_float, default=0.42, help="oxide effective mass ratio (default 0.42)")
-    phys.add_argument("--v-ox", type=float, default=0.0, help="oxide voltage [V] (default 0)")
-    phys.add_argument("--tau0-s", type=positive_float, default=1e-3, help="attempt time [s] (default 1e-3, docs/physics.md)")
-    phys.add_argument("--t-s", type=positive_float, default=86400.0, help="retention interval [s] (default 1 day)")
-    phys.add_argument("--r", type=nonneg_float, default=1.0, help="p01/p10 ratio in [0, 1] (default 1)")
+    add_flip_model_args(parser, p_default=0.01)
     parser.add_argument("--ecc", action="store_true", help="SECDED-protect the top bits of each weight in the RTL")
     parser.add_argument("--protect-bits", type=positive_int, default=None, help="protected MSBs with --ecc (1, 2, 4, 8; default 4)")
     parser.add_argument("--tac", action="store_true",
@@ -45,23 +36,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--max-passes", type=positive_int, default=16, help="passes per run, 2**PassBits (default 16)")
     add_seed(parser)
     add_json(parser)
-
-
-def _flip_model(args):
-    from qtaml_hw.errors import QtamlError
-    from qtaml_hw.memory import FlipModel
-
-    if args.t_ox_nm is not None and args.p_flip is not None:
-        raise QtamlError("give either --p-flip or physics options (--t-ox-nm ...), not both")
-    if args.t_ox_nm is not None:
-        from qtaml_hw.physics import flip_probabilities
-
-        if args.r > 1:
-            raise QtamlError(f"--r must be in [0, 1], got {args.r}")
-        fp = flip_probabilities(t_ox_nm=args.t_ox_nm, phi_b_ev=args.phi_b_ev, m_ox=args.m_ox, v_ox=args.v_ox,
-                                tau0_s=args.tau0_s, t_s=args.t_s, r=args.r)
-        return FlipModel(fp["p10"], fp["p01"])
-    return FlipModel.symmetric(0.01 if args.p_flip is None else args.p_flip)
 
 
 def _progress(msg: str) -> None:
@@ -86,7 +60,7 @@ def run(args) -> int:
         raise QtamlError(f"--protect-bits must be one of {PROTECT_CHOICES}, got {protect}")
     if args.source == "software" and (args.ecc or args.tac):
         raise QtamlError("--source software models the plain weight memory; use --source rtl with --ecc/--tac")
-    fm = _flip_model(args)
+    fm = flip_model_from_args(args)
     setup = setup_layer(model=args.model, layer=args.layer, n=args.n, images=args.images,
                         max_rows=args.max_rows, max_passes=args.max_passes)
     _progress(f"loaded {args.model}, mapped {args.layer} onto a {args.n}x{args.n} array")

@@ -16,11 +16,8 @@ probability (:func:`qtaml_hw.cosim.reuse.structural_masking`, averaged over the 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import os
-import sys
 import tempfile
 import threading
 import time
@@ -33,7 +30,7 @@ from qtaml_hw.cosim.golden import wrap_int32
 from qtaml_hw.cosim.layout import weight_words
 from qtaml_hw.cosim.reuse import CLASS_WIDTH, fault_effect, structural_masking
 from qtaml_hw.cosim.schedule import FAULT_CLASSES, Fault, GemmSchedule
-from qtaml_hw.cosim.simulators import BUILD_ROOT, check_simulator, rtl_sources, run_cocotb
+from qtaml_hw.cosim.simulators import BUILD_ROOT, check_simulator, rtl_sources, run_cocotb, sim_output_to
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.seeding import rng
 
@@ -119,29 +116,6 @@ def tile_of(plan: dict, b: int):
     return plan["a"][b, :m, :k], plan["w"][b, :k], plan["pre"][b, :m]
 
 
-@contextlib.contextmanager
-def _quiet_fds(log_path: Path):
-    """Simulator stdout/stderr (fds 1, 2) to ``log_path``; yields a stream to the real stderr."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    real_err = os.fdopen(os.dup(2), "w", buffering=1)
-    with open(log_path, "w") as fh:
-        os.dup2(fh.fileno(), 1)
-        os.dup2(fh.fileno(), 2)
-        try:
-            yield real_err
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-            real_err.close()
-
-
 def _progress_watch(path: Path, stream, stop: threading.Event, label: str):
     last = None
     while not stop.wait(2.0):
@@ -167,7 +141,7 @@ def run_rtl(plan: dict, *, simulator: str, progress: bool = False) -> dict:
         log_path = BUILD_ROOT / simulator / f"crossval-n{cfg.n}.log"
         t0 = time.perf_counter()
         stop = threading.Event()
-        with _quiet_fds(log_path) as real_err:
+        with sim_output_to(log_path) as real_err:
             watcher = None
             if progress:
                 watcher = threading.Thread(target=_progress_watch, args=(prog, real_err, stop, simulator), daemon=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from qtaml_hw.cosim.layer_map import LayerMapping, RegisterFault, top_config_for
-from qtaml_hw.cosim.rtl_job import TOP_SOURCES, _sim_output_to
-from qtaml_hw.cosim.simulators import BUILD_ROOT, check_simulator, rtl_sources, run_cocotb
+from qtaml_hw.cosim.rtl_job import TOP_SOURCES
+from qtaml_hw.cosim.simulators import BUILD_ROOT, check_simulator, rtl_sources, run_cocotb, sim_output_to
 from qtaml_hw.errors import QtamlError
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def run_layer_job(mapping: LayerMapping, a_pad: np.ndarray, *, simulator: str, d
         log_path = BUILD_ROOT / simulator / "layer-run.log"
         t0 = time.perf_counter()
         try:
-            with _sim_output_to(log_path):
+            with sim_output_to(log_path):
                 run_cocotb(toplevel="accel_top", sources=rtl_sources(*srcs), test_module="qtaml_hw.cosim.layer_tb",
                            simulator=simulator, parameters=cfg.parameters(), waves_on_failure=False,
                            extra_env=cfg.env() | {"QTAML_JOB": str(job), "QTAML_JOB_OUT": str(res)})

@@ -8,11 +8,8 @@ decoded), plus the RTL's ECC counts with the Python codec's.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,37 +20,13 @@ from qtaml_hw.cosim.driver import TopConfig
 from qtaml_hw.cosim.golden import gemm_int8_int32
 from qtaml_hw.cosim.layout import check_tile, weight_words, weights_from_words
 from qtaml_hw.cosim.leakage import corrupt_weight_words, ecc_expected_words
-from qtaml_hw.cosim.simulators import BUILD_ROOT, check_simulator, rtl_sources, run_cocotb
+from qtaml_hw.cosim.simulators import BUILD_ROOT, check_simulator, rtl_sources, run_cocotb, sim_output_to
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.seeding import rng
 
 log = logging.getLogger(__name__)
 TOP_SOURCES = ("accel_top", "gemm_ctrl", "systolic_array", "systolic_pe", "weight_sram")
 PROTECT_CHOICES = (1, 2, 4, 8)
-
-
-@contextlib.contextmanager
-def _sim_output_to(log_path: Path):
-    """Send the simulator's stdout/stderr (file descriptors 1, 2) to ``log_path``.
-
-    Keeps the CLI's stdout clean for --json; the log stays for debugging.
-    """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(log_path, "w") as fh:
-        os.dup2(fh.fileno(), 1)
-        os.dup2(fh.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
 
 
 def top_config(*, n: int, rows: int, k: int, ecc: bool, protect_bits: int) -> TopConfig:
@@ -99,7 +72,7 @@ def run_tile(*, simulator: str, n: int, k: int, rows: int, seed: int, flip_model
         t0 = time.perf_counter()
         log_path = BUILD_ROOT / simulator / "rtl-gemm.log"
         try:
-            with _sim_output_to(log_path):
+            with sim_output_to(log_path):
                 run_cocotb(toplevel="accel_top", sources=rtl_sources(*srcs), test_module="qtaml_hw.cosim.job_tb",
                            simulator=simulator, parameters=cfg.parameters(), waves=waves,
                            waves_on_failure=False,

@@ -12,6 +12,7 @@ under ``sim/build/`` so runs never collide, keeps waveforms when asked, and rais
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -206,3 +207,30 @@ def run_cocotb(
             f"log and waves under {where}"
         )
     return Path(results)
+
+
+@contextlib.contextmanager
+def sim_output_to(log_path: Path):
+    """Send the simulator's stdout/stderr (file descriptors 1, 2) to ``log_path``.
+
+    Keeps a CLI's stdout clean for --json (the log stays for debugging); yields a text
+    stream on the real stderr, for progress lines while the simulator runs.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    real_err = os.fdopen(os.dup(2), "w", buffering=1)
+    with open(log_path, "w") as fh:
+        os.dup2(fh.fileno(), 1)
+        os.dup2(fh.fileno(), 2)
+        try:
+            yield real_err
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            real_err.close()

@@ -43,12 +43,12 @@ def plot_metric_vs_overhead(ax, rows: list[dict]) -> None:
 
 def plot_predicted_vs_measured(ax, rows: list[dict]) -> bool:
     pairs = [(r["predicted_mse"], r["mse_mean"]) for r in rows if "predicted_mse" in r and "mse_mean" in r]
-    label, what = "weight MSE", "mse"
+    label = "weight MSE"
     rho = [(r["rho_star_predicted"], r["rho_star_measured"]) for r in rows
            if "rho_star_predicted" in r and "rho_star_measured" in r]
     if rho:
-        pairs, label, what = rho, "rho*", "rho"
-    pairs = [(p, m) for p, m in pairs if p > 0 and m > 0]
+        pairs, label = rho, "rho*"
+    pairs = [(p, m) for p, m in pairs if p is not None and m is not None and p > 0 and m > 0]
     if not pairs:
         return False
     p, m = np.array(pairs).T

@@ -9,18 +9,9 @@ words/s and as time ratios to the copy.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-
-def _best(fn, repeat=3):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from benchmarks._timing import best_of
 
 
 def run(*, quick: bool = False) -> dict:
@@ -40,9 +31,9 @@ def run(*, quick: bool = False) -> dict:
         np.copyto(dst_c, cw.check)
 
     copy()
-    t_copy = _best(copy, repeat=5)
-    t_enc = _best(lambda: code.encode(data))
-    t_dec = _best(lambda: code.decode(bad))
+    t_copy = best_of(copy, repeat=5)
+    t_enc = best_of(lambda: code.encode(data))
+    t_dec = best_of(lambda: code.decode(bad))
     d, st = code.decode(bad)
     assert np.array_equal(d, data) and np.all(st == 1)  # every word corrected: the timed work is real
     return {"code": "(72,64) SECDED", "words": n, "copy_s": t_copy, "encode_s": t_enc, "decode_s": t_dec,

@@ -15,14 +15,7 @@ import resource
 import time
 import tracemalloc
 
-
-def _best(fn, repeat):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from benchmarks._timing import best_of
 
 
 def run(*, quick: bool = False) -> dict:
@@ -45,8 +38,8 @@ def run(*, quick: bool = False) -> dict:
         q = QuantizedModel(model, bits=8)
         with torch.no_grad():
             q(x[:8])
-            t_clean_full = _best(lambda: q(x), 3)
-            t_clean_chunked = _best(lambda: [q(x[i:i + 256]) for i in range(0, n, 256)], 3)
+            t_clean_full = best_of(lambda: q(x), 3)
+            t_clean_chunked = best_of(lambda: [q(x[i:i + 256]) for i in range(0, n, 256)], 3)
         t_clean = min(t_clean_full, t_clean_chunked)  # the faster clean baseline
 
         def inject():
@@ -62,8 +55,8 @@ def run(*, quick: bool = False) -> dict:
             q.forward_stacked({n_: w[:2] for n_, w in weights.items()}, x[:8])
             _logits_loop(q, {n_: w[:1] for n_, w in weights.items()}, x[:8], 256)
         # best of 2 (the machine is shared; the clean path gets best of 3 on a shorter run)
-        t_vmap = _best(lambda: _logits_stacked(q, weights, x, max(1, 1024 // k)), 2)  # default max_batch_samples
-        t_loop = _best(lambda: _logits_loop(q, weights, x, 256), 2)
+        t_vmap = best_of(lambda: _logits_stacked(q, weights, x, max(1, 1024 // k)), 2)  # default max_batch_samples
+        t_loop = best_of(lambda: _logits_loop(q, weights, x, 256), 2)
         t_forward = min(t_vmap, t_loop)
         per_trial = (t_inject + t_forward) / k
         out["models"][name] = {

@@ -12,18 +12,9 @@ words per 64 bits plus hits for the remainder (see ``qtaml_hw/memory/inject.py``
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-
-def _best(fn, repeat=3):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from benchmarks._timing import best_of
 
 
 def run(*, quick: bool = False) -> dict:
@@ -36,20 +27,20 @@ def run(*, quick: bool = False) -> dict:
     dst = np.empty((trials, n), np.uint8)
     src = np.ascontiguousarray(np.broadcast_to(codes, (trials, n)))  # a real (64, n) array
     np.copyto(dst, src)  # first touch outside the timing
-    t_copy = _best(lambda: np.copyto(dst, src), repeat=5)
+    t_copy = best_of(lambda: np.copyto(dst, src), repeat=5)
 
     def fresh():
         out = np.empty((trials, n), np.uint8)
         out[...] = codes
         return out
 
-    t_fresh = _best(fresh, repeat=5)
+    t_fresh = best_of(fresh, repeat=5)
     out = {"weights": n, "trials": trials, "copy_s": t_copy, "copy_weight_trials_per_s": n * trials / t_copy,
            "fresh_alloc_copy_s": t_fresh, "fresh_ratio_vs_copy": t_fresh / t_copy}
     cases = {"p_0.001": FlipModel.symmetric(1e-3), "p_0.1": FlipModel.symmetric(0.1),
              "p10_0.1_p01_0.05": FlipModel.symmetric(0.1, 0.5)}
     for name, fm in cases.items():
-        t = _best(lambda: flip_bits(codes, bits=8, flip_model=fm, trials=trials, seed=1), repeat=5)
+        t = best_of(lambda: flip_bits(codes, bits=8, flip_model=fm, trials=trials, seed=1), repeat=5)
         out[name] = {"inject_s": t, "weight_trials_per_s": n * trials / t, "ratio_vs_copy": t / t_copy,
                      "ratio_vs_fresh": t / t_fresh}
     out["ratio"] = out["p_0.001"]["ratio_vs_copy"]

@@ -10,18 +10,9 @@ interval matrix.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-
-def _best(fn, repeat=3):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from benchmarks._timing import best_of
 
 
 def run(*, quick: bool = False) -> dict:
@@ -31,14 +22,14 @@ def run(*, quick: bool = False) -> dict:
     tox = np.linspace(1.0, 4.0, n)
     out = {}
     for v in (0.0, 1.5, 4.0):
-        t_closed = _best(lambda: wkb_exponent(t_ox_nm=tox, v_ox=v))
-        t_quad = _best(lambda: wkb_exponent_numeric(t_ox_nm=tox, v_ox=v), repeat=1)
+        t_closed = best_of(lambda: wkb_exponent(t_ox_nm=tox, v_ox=v))
+        t_quad = best_of(lambda: wkb_exponent_numeric(t_ox_nm=tox, v_ox=v), repeat=1)
         err = float(np.max(np.abs(wkb_exponent(t_ox_nm=tox, v_ox=v) / wkb_exponent_numeric(t_ox_nm=tox, v_ox=v) - 1)))
         out[f"v_ox_{v:g}"] = {"closed_us_per_tox": 1e6 * t_closed / n, "quad_us_per_tox": 1e6 * t_quad / n,
                               "speedup_closed_vs_quad": t_quad / t_closed, "max_rel_err": err}
     reads = np.arange(0.0, (1 if quick else 7) * 86400.0, 600.0)[1:]
-    t_small = _best(lambda: simulate(Schedule(n_words=1, read_times_s=reads, scrub_period_s=3600.0)))
-    t_big = _best(lambda: simulate(Schedule(n_words=4096, read_times_s=reads,
+    t_small = best_of(lambda: simulate(Schedule(n_words=1, read_times_s=reads, scrub_period_s=3600.0)))
+    t_big = best_of(lambda: simulate(Schedule(n_words=4096, read_times_s=reads,
                                             scrub_period_s=3600.0)), repeat=1)
     out["timeline"] = {"reads": len(reads), "s_1_word": t_small, "s_many_words": t_big,
                        "ratio_many_vs_1": t_big / t_small}

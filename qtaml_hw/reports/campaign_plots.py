@@ -4,7 +4,7 @@
   per weight, one line per (fault point, strategy), with 95 % CI error bars;
 * predicted vs measured: closed-form expected weight MSE vs the Monte Carlo mean (and rho*
   predicted vs measured when a TAC campaign stored them), with the y = x line;
-* per-bit variance shares of the closed-form error (bit 0 = LSB), one bar group per task.
+* per-bit variance shares of the closed-form error (bit 0 = LSB), one line per task.
 """
 
 from __future__ import annotations
@@ -23,13 +23,15 @@ def plot_metric_vs_overhead(ax, rows: list[dict]) -> None:
     groups: dict[tuple, list] = {}
     for r in rows:
         groups.setdefault((r["fault"], r["strategy"]), []).append(r)
+    one_fault = len({fault for fault, _ in groups}) == 1
     for (fault, strategy), rs in sorted(groups.items()):
         rs = sorted(rs, key=lambda r: r["check_bits_per_weight"])
         x = np.array([r["check_bits_per_weight"] for r in rs])
         m = np.array([r[f"{metric}_mean"] for r in rs])
         err = np.array([[r[f"{metric}_mean"] - r[f"{metric}_lo"] for r in rs],
                         [r[f"{metric}_hi"] - r[f"{metric}_mean"] for r in rs]])
-        ax.errorbar(x, m, yerr=err, marker="o", capsize=3, label=f"{strategy}, {fault}")
+        ax.errorbar(x, m, yerr=err, marker="o", ms=4, capsize=3,
+                    label=strategy if one_fault else f"{strategy}, {fault}")
     clean = [r["clean_accuracy"] for r in rows if "clean_accuracy" in r]
     if clean:
         ax.axhline(0.95 * clean[0], color="gray", ls="--", lw=1, label="95% of clean")
@@ -37,7 +39,9 @@ def plot_metric_vs_overhead(ax, rows: list[dict]) -> None:
         ax.set_yscale("log")
     ax.set_xlabel("ECC overhead (check bits per weight)")
     ax.set_ylabel(f"{metric} (mean, 95% CI)")
-    ax.legend(fontsize=7)
+    if one_fault:
+        ax.set_title(next(iter(groups))[0], fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(alpha=0.3)
 
 
@@ -63,18 +67,23 @@ def plot_predicted_vs_measured(ax, rows: list[dict]) -> bool:
 
 
 def plot_variance_shares(ax, rows: list[dict]) -> bool:
+    """Per-bit share of the closed-form error variance, one line per task (uniform plans first, at most 8)."""
     rs = [r for r in rows if r.get("_variance_share") is not None]
     if not rs:
         return False
-    rs = rs[:12]
-    bits = len(rs[0]["_variance_share"])
-    width = 0.8 / len(rs)
-    for i, r in enumerate(rs):
-        ax.bar(np.arange(bits) + i * width, r["_variance_share"], width=width,
-               label=f"{r['strategy']} m={r['protect_msb']}, {r['fault']}")
-    ax.set_xlabel("bit position (0 = LSB)")
+    rs = sorted(rs, key=lambda r: (r["strategy"] not in ("none", "uniform"), r["fault"], r["protect_msb"]))[:8]
+    one_fault = len({r["fault"] for r in rs}) == 1
+    for r in rs:
+        share = np.asarray(r["_variance_share"], dtype=np.float64)
+        k = np.flatnonzero(share > 0)
+        label = f"{r['strategy']} m={r['protect_msb']:.3g}" + ("" if one_fault else f", {r['fault']}")
+        ax.semilogy(k, share[k], marker="o", ms=4, label=label)
+    ax.set_xlabel("bit position (0 = LSB); protected bits carry no variance")
     ax.set_ylabel("share of error variance")
-    ax.legend(fontsize=6)
+    ax.grid(alpha=0.3, which="both")
+    if one_fault:
+        ax.set_title(rs[0]["fault"], fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return True
 
 
@@ -90,7 +99,7 @@ def save_campaign_plots(rows: list[dict], out_dir) -> dict:
     for stem, fn in (("metric_vs_overhead", plot_metric_vs_overhead),
                      ("predicted_vs_measured", plot_predicted_vs_measured),
                      ("variance_shares", plot_variance_shares)):
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = plt.subplots(figsize=(6, 4) if stem == "predicted_vs_measured" else (8, 4))
         drawn = fn(ax, rows)
         if drawn is not False:
             fig.tight_layout()

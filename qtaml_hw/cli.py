@@ -12,6 +12,7 @@ import argparse
 import importlib
 import logging
 import pkgutil
+import subprocess
 import sys
 
 from qtaml_hw.errors import QtamlError
@@ -75,6 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except QtamlError as exc:
         sys.stderr.write(f"{PROG} {args.command}: error: {exc}\n")
+        return 2
+    except OSError as exc:  # unwritable output, missing file, full disk: the user's to fix, one line
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"{PROG} {args.command}: error: {exc.strerror or exc}{where}\n")
+        return 2
+    except subprocess.SubprocessError as exc:  # a tool (yosys, iverilog, a compiler) failed or hung
+        sys.stderr.write(f"{PROG} {args.command}: error: {str(exc).splitlines()[0]}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")

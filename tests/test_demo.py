@@ -32,6 +32,17 @@ def test_demo_chain_without_rtl(tmp_path, capsys):
         assert (out / name).exists(), name
 
 
+def test_demo_rerun_with_other_sizes_reports_only_its_own_tasks(tmp_path, capsys):
+    out = tmp_path / "out"
+    base = ["demo", "--out", str(out), "--trials", "2", "--workers", "0", "--sim", "none", "--json"]
+    assert main(base + ["--test-subset", "50"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(base + ["--test-subset", "60"]) == 0  # other test set -> other task ids, same store
+    second = json.loads(capsys.readouterr().out)
+    assert len(second["rows"]) == len(first["rows"])
+    assert len(second["rho_star"]) <= 1
+
+
 def test_demo_bad_input_one_line_exit_2(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path / "o"), "--workers", "-1"]) == 2
     err = capsys.readouterr().err

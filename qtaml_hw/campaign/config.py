@@ -107,6 +107,10 @@ class ModelTarget:
             raise QtamlError(f"model.test_subset: expected a positive integer, got {self.test_subset}")
 
 
+def _optional_float(v):
+    return None if v is None else float(v)
+
+
 def _check_bits_code(bits: int, code: str, where: str) -> None:
     if not 2 <= bits <= 16:
         raise QtamlError(f"{where}.bits: must be in 2..16, got {bits}")
@@ -145,8 +149,12 @@ class Plan:
     """A protection strategy and its budgets (design.md section 3).
 
     ``uniform``: ideal MSB protection, the same ``protect_msb`` top bits of every weight of
-    every layer kept fault-free, costing ``protect_msb * overhead_factor`` check bits per
-    weight (default factor 8/64: a (72,64) SECDED word).  ``none``: unprotected.
+    every layer kept fault-free.  ``none``: unprotected.  Price: by default the check bits the
+    project's placement really stores -- SECDED over the protected planes of each 8-weight
+    word, ``qtaml_hw.ecc.plan_check_bits`` (m = 1, 2, 4, 8 -> 5/8, 6/8, 7/8, 8/8 check bits per
+    weight), the same accounting as the headline and the RTL; an explicit ``overhead_factor``
+    prices ``protect_msb * overhead_factor`` instead (e.g. 0.125 for a (72,64) word over 64
+    weights' MSBs).
     ``mean_correction``: read the weights through TAC's closed-form mean-corrected
     dequantization (``qtaml_hw.tac.corrected_dequantize``), which costs no check bits.
     ``tac`` / ``magnitude`` / ``gaussian`` (kind ``nn`` only): layer-adaptive protection,
@@ -154,8 +162,7 @@ class Plan:
     the per-layer counts ``m_l`` come from ``qtaml_hw.tac.plan`` on a label-free analysis
     (``calib_samples`` unlabeled training images, ``probes`` random output projections),
     computed when the tasks are expanded, before any Monte Carlo.
-    ``ecc``: ``"ideal"`` (default) keeps protected bits fault-free and prices them with
-    ``overhead_factor``; ``"secded"`` / ``"sec"`` store the protected bit planes of each group of
+    ``ecc``: ``"ideal"`` (default) keeps protected bits fault-free; ``"secded"`` / ``"sec"`` store the protected bit planes of each group of
     8 weights in a real Hsiao SECDED / Hamming SEC codeword (``qtaml_hw.ecc.ECCSampler``: check
     bits leak too, miscorrections kept) and price the plan with the code's real check bits
     (``qtaml_hw.ecc.plan_check_bits``), ignoring ``overhead_factor``.
@@ -163,7 +170,7 @@ class Plan:
 
     strategy: str = "uniform"
     protect_msb: tuple[int, ...] = (0,)
-    overhead_factor: float = 0.125
+    overhead_factor: float | None = None
     mean_correction: bool = False
     budget_bpw: tuple[float, ...] = ()
     calib_samples: int = 256
@@ -176,7 +183,7 @@ class Plan:
         if self.strategy not in STRATEGIES:
             raise QtamlError(f"plans.strategy: unknown strategy {self.strategy!r}; "
                              f"choose one of {', '.join(STRATEGIES)}")
-        if self.overhead_factor < 0:
+        if self.overhead_factor is not None and self.overhead_factor < 0:
             raise QtamlError(f"plans.overhead_factor: must be >= 0, got {self.overhead_factor}")
         if self.adaptive and not self.budget_bpw:
             raise QtamlError(f"plans.budget_bpw: strategy {self.strategy!r} needs budget_bpw "
@@ -344,7 +351,7 @@ def parse_config(doc: dict) -> CampaignConfig:
                              "budget_bpw; remove protect_msb")
         budgets = _number_list(p, "budget_bpw", "plans", lambda v: v >= 0, "a non-negative number", ())
         plans.append(Plan(strategy=strategy, protect_msb=(0,) if strategy in ADAPTIVE else tuple(int(m) for m in protect),
-                          overhead_factor=float(_get(p, "overhead_factor", "plans", (float, int), 0.125)),
+                          overhead_factor=_optional_float(_get(p, "overhead_factor", "plans", (float, int), None)),
                           mean_correction=_get(p, "mean_correction", "plans", bool, False),
                           budget_bpw=budgets,
                           calib_samples=_get(p, "calib_samples", "plans", int, 256),

@@ -39,10 +39,17 @@ def _fault_label(fault: dict) -> str:
     return " ".join(f"{k}={v:g}" for k, v in sorted(fault.items()))
 
 
-def summarize(store: ResultStore) -> list[dict]:
-    """One row per task: parameters, trial count, mean and 95 % CI of each metric, stored info."""
+def summarize(store: ResultStore, *, task_ids=None) -> list[dict]:
+    """One row per task: parameters, trial count, mean and 95 % CI of each metric, stored info.
+
+    ``task_ids``: only these tasks (e.g. the current config's, when a store also holds an
+    earlier campaign's tasks); default every task in the store.
+    """
+    keep = None if task_ids is None else set(task_ids)
     rows = []
     for task in store.tasks():
+        if keep is not None and task["task_id"] not in keep:
+            continue
         p, info = task["params"], task["info"]
         idx, metrics = store.trials(task["task_id"])
         if idx.size == 0:
@@ -82,14 +89,15 @@ def rho_star_rows(rows: list[dict]) -> list[dict]:
     ``qtaml_hw.tac.rho_table`` gives at that uniform level (stored with the TAC tasks).
     """
     out = []
-    for fault in sorted({r["fault"] for r in rows}):
-        rs = [r for r in rows if r["fault"] == fault and "accuracy_mean" in r and r.get("clean_accuracy")]
+    for target, fault in sorted({(r["target"], r["fault"]) for r in rows}):
+        rs = [r for r in rows if (r["target"], r["fault"]) == (target, fault) and "accuracy_mean" in r
+              and r.get("clean_accuracy")]
         if not rs:
             continue
-        target = 0.95 * rs[0]["clean_accuracy"]
+        goal = 0.95 * rs[0]["clean_accuracy"]
 
         def smallest(pred):
-            ok = [r for r in rs if pred(r["strategy"]) and r["accuracy_mean"] >= target]
+            ok = [r for r in rs if pred(r["strategy"]) and r["accuracy_mean"] >= goal]
             return min(ok, key=lambda r: r["protect_msb"]) if ok else None
 
         uni = smallest(lambda s: s == "uniform")
@@ -99,7 +107,7 @@ def rho_star_rows(rows: list[dict]) -> list[dict]:
             continue
         predicted = next((t["rho"] for t in table if uni and t["m_uniform"] == uni["protect_msb"]), None)
         measured = (uni["protect_msb"] / tac["protect_msb"]) if uni and tac and tac["protect_msb"] > 0 else None
-        out.append({"fault": fault, "target_accuracy": target,
+        out.append({"target": target, "fault": fault, "target_accuracy": goal,
                     "uniform_bpw": uni["protect_msb"] if uni else None,
                     "uniform_accuracy": uni["accuracy_mean"] if uni else None,
                     "tac_strategy": tac["strategy"] if tac else None,
@@ -113,7 +121,7 @@ def add_rho_star(rows: list[dict], rho: list[dict]) -> None:
     """Copy rho* predicted/measured (:func:`rho_star_rows`) onto the TAC rows they came from (for plots)."""
     for rr in rho:
         for r in rows:
-            if r["fault"] == rr["fault"] and r["strategy"] == rr["tac_strategy"] and r["protect_msb"] == rr["tac_bpw"]:
+            if (r["target"], r["fault"]) == (rr["target"], rr["fault"]) and r["strategy"] == rr["tac_strategy"] and r["protect_msb"] == rr["tac_bpw"]:
                 r["rho_star_predicted"], r["rho_star_measured"] = rr["rho_star_predicted"], rr["rho_star_measured"]
 
 
@@ -159,14 +167,14 @@ def variance_share_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
-def write_report(store_path, out_dir, *, plots: bool = True) -> dict:
+def write_report(store_path, out_dir, *, plots: bool = True, task_ids=None) -> dict:
     """Write ``summary.md``, ``summary.csv``, ``variance_shares.csv`` and PNG+SVG plots into ``out_dir``.
 
     Everything is computed before the first file is written; returns paths and the rows.
     """
     with ResultStore.open(store_path) as store:
         meta = store.meta()
-        rows = summarize(store)
+        rows = summarize(store, task_ids=task_ids)
     if not rows:
         raise QtamlError(f"{store_path} holds no trials yet: run the campaign first")
     rho = rho_star_rows(rows)

@@ -142,11 +142,14 @@ def analysis(target: dict, *, p10: float, p01: float, calib_samples: int, probes
 def _plan_params(cfg, target: dict, point: dict, plan, *, models_dir=None) -> list[dict]:
     """The plan-dependent task parameters of one (fault point, plan): one dict per budget."""
     ecc = {} if plan.ecc == "ideal" else {"ecc": plan.ecc}  # absent when ideal: old ids never change
+    # price: the code's real check bits over 8-weight words, unless an ideal plan gives a flat factor
+    code = "secded" if plan.ecc == "ideal" else plan.ecc
+    flat = plan.overhead_factor if plan.ecc == "ideal" else None
     if not plan.adaptive:
-        sizes = _layer_sizes(cfg, target, models_dir) if ecc else None
+        sizes = _layer_sizes(cfg, target, models_dir) if flat is None else None
         return [{"strategy": plan.strategy, "protect_msb": int(m), **ecc,
-                 "check_bits_per_weight": (_real_check_bits_per_weight(plan.ecc, [int(m)] * len(sizes), sizes)
-                                           if ecc else float(m * plan.overhead_factor))}
+                 "check_bits_per_weight": (float(m * flat) if flat is not None else
+                                           _real_check_bits_per_weight(code, [int(m)] * len(sizes), sizes))}
                 for m in plan.protect_msb]
     an = analysis(target, p10=point["p10"], p01=point["p01"], calib_samples=plan.calib_samples,
                   probes=plan.probes, seed=cfg.seed, models_dir=models_dir)
@@ -158,8 +161,8 @@ def _plan_params(cfg, target: dict, point: dict, plan, *, models_dir=None) -> li
         out.append({"strategy": plan.strategy, "budget_bpw": float(bpw),
                     "protect": {name: int(ml) for name, ml in zip(an.names, m)},
                     "protect_msb": round(spent, 6), **ecc,
-                    "check_bits_per_weight": (_real_check_bits_per_weight(plan.ecc, m, an.n) if ecc
-                                              else float(spent * plan.overhead_factor)),
+                    "check_bits_per_weight": (float(spent * flat) if flat is not None
+                                              else _real_check_bits_per_weight(code, m, an.n)),
                     "analysis": {"calib_samples": plan.calib_samples, "probes": plan.probes, "seed": cfg.seed}})
     return out
 

@@ -117,7 +117,7 @@ def _rtl_check(*, sim: str, seed: int, p10: float, p01: float, images: int, tria
 
 
 def run(args) -> int:
-    from qtaml_hw.campaign import parse_config, run_campaign, write_report
+    from qtaml_hw.campaign import expand_tasks, parse_config, run_campaign, write_report
     from qtaml_hw.reports.demo_report import write_demo_report
     from qtaml_hw.reports.physics_plots import write_physics_figures
 
@@ -150,7 +150,8 @@ def run(args) -> int:
          f"({args.trials} trials x {args.test_subset} images per task)")
     summary = run_campaign(cfg, out=out / "campaign.sqlite", workers=args.workers, progress=not args.json)
     steps["campaign"] = summary
-    rep = write_report(out / "campaign.sqlite", out, plots=True)
+    # only this config's tasks: a store from an earlier run with other sizes keeps its own tasks
+    rep = write_report(out / "campaign.sqlite", out, plots=True, task_ids=[t.id for t in expand_tasks(cfg)])
     rows, rho = rep["rows"], rep["rho_star"]
 
     rtl = None

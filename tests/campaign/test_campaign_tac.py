@@ -8,6 +8,7 @@ import pytest
 
 from qtaml_hw.campaign import expand_tasks, load_config, run_campaign, write_report
 from qtaml_hw.campaign.tasks import analysis
+from qtaml_hw.ecc import plan_check_bits
 from qtaml_hw.cli import main
 from qtaml_hw.tac import rho_table
 
@@ -62,7 +63,8 @@ def test_adaptive_tasks_follow_the_label_free_allocation(tac_cfg):
         spent = float(np.sum(an.n * m)) / total
         assert spent <= p["budget_bpw"] + 1e-9
         assert p["protect_msb"] == pytest.approx(spent)
-        assert p["check_bits_per_weight"] == pytest.approx(spent * 0.125)
+        # priced like the headline and the RTL: SECDED over each 8-weight word's protected planes
+        assert p["check_bits_per_weight"] == pytest.approx(plan_check_bits(m, an.n) / total)
     # TAC spends its budget unevenly (that is the point); magnitude differs from TAC at equal budget
     tac2 = next(p for p in adaptive if p["strategy"] == "tac" and p["budget_bpw"] == 2.0)
     mag2 = next(p for p in adaptive if p["strategy"] == "magnitude")
@@ -165,3 +167,18 @@ def test_nn_plan_with_real_secded_and_mean_correction(tmp_path):
     assert rows["uniform+secded"]["accuracy_hi"] < 0.5
     # 7 check bits per 8-weight word (the ceil of each layer's last partial word adds a little)
     assert 7 / 8 <= rows["uniform+secded"]["check_bits_per_weight"] < 7 / 8 * 1.001
+
+
+def test_ideal_and_real_plans_are_priced_alike_unless_a_flat_factor_is_given():
+    from qtaml_hw.campaign import parse_config
+
+    doc = {"campaign": {"name": "p", "kind": "memory", "trials": 1}, "memory": {"shape": [8, 100]},
+           "faults": {"p_flip": 0.01},
+           "plans": [{"strategy": "uniform", "protect_msb": [1, 2, 4, 8]},
+                     {"strategy": "uniform", "protect_msb": [1, 2, 4, 8], "ecc": "secded"},
+                     {"strategy": "uniform", "protect_msb": [2], "overhead_factor": 0.125}]}
+    tasks = [t.params for t in expand_tasks(parse_config(doc))]
+    ideal = [p["check_bits_per_weight"] for p in tasks if "ecc" not in p][:4]
+    real = [p["check_bits_per_weight"] for p in tasks if p.get("ecc") == "secded"]
+    assert ideal == real == pytest.approx([5 / 8, 6 / 8, 7 / 8, 8 / 8])  # 800 weights = 100 full words
+    assert tasks[-1]["check_bits_per_weight"] == pytest.approx(0.25)

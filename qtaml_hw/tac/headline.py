@@ -161,20 +161,21 @@ def run_model(name: str, *, p_flip: float, trials: int, seed: int, budgets_bpw, 
     clean = float((q(torch.as_tensor(x)).argmax(-1) == y).float().mean())
     target = 0.95 * clean
     total = int(an.n.sum())
-    curves, found = {}, {}
+    curves, found, at_budget = {}, {}, {}
     for strat in strategies:
-        seen, pts = set(), []
+        seen, pts, at_budget[strat] = {}, [], {}
         for bpw in budgets_bpw:
             m = an.plan(strat, bpw * total)
             key = tuple(int(v) for v in m)
-            if key in seen:
+            if key in seen:  # the same plan as a smaller budget: same point, no new trials
+                at_budget[strat][bpw] = seen[key]
                 continue
-            seen.add(key)
             res = evaluate_faulty(q, x, y, trials=trials, seed=seed,
                                   weight_sampler=_sampler(strat, fm, dict(zip(an.names, key))))
             pts.append({"budget_bpw": float(np.sum(an.n * m)) / total, "overhead": overhead(m, an.n, an.bits),
                         "m": list(key), "acc_mean": res.mean, "acc_ci95": list(res.ci95),
                         "predicted_var": an.predicted_variance(m)})
+            seen[key] = at_budget[strat][bpw] = pts[-1]
             log.info("%s %s m=%s acc=%.4f", name, strat, key, res.mean)
         curves[strat] = pts
         ok = [pt for pt in pts if pt["acc_mean"] >= target]
@@ -189,9 +190,11 @@ def run_model(name: str, *, p_flip: float, trials: int, seed: int, budgets_bpw, 
     real = [st for st in ("uniform", t_name or ("tac" if "tac" in strategies else "tac_nomc")) if st in strategies]
     secded_rows = secded_evaluation(q, x, y, names=an.names, flip_model=fm, curves=curves, found=found,
                                     strategies=real, target=target, trials=trials, seed=seed)
+    # the same nominal budget for both plans (each spends at most it; "spent" is what they used)
     small = [{"budget_bpw": b,
-              **{s: next((pt["acc_mean"] for pt in curves.get(s, []) if abs(pt["budget_bpw"] - b) < 0.26), None)
-                 for s in ("tac_nomc", "magnitude")}} for b in budgets_bpw if 0 < b <= 1.0]
+              **{s: at_budget[s][b]["acc_mean"] for s in ("tac_nomc", "magnitude") if s in at_budget},
+              **{f"{s}_spent_bpw": at_budget[s][b]["budget_bpw"] for s in ("tac_nomc", "magnitude") if s in at_budget}}
+             for b in budgets_bpw if 0 < b <= 1.25]
     return {"model": name, "p_flip": p_flip, "trials": trials, "test_samples": int(len(x)),
             "clean_accuracy": clean, "target_accuracy": target, "n_weights": total,
             "layers": [{"name": nm, "n": int(nl), "S": float(s), "scale": float(np.sqrt(s2)), "R0": float(c[0])}

@@ -50,6 +50,13 @@ def test_headline_quick(cli, tmp_path):
     # MSB hierarchy: with equal p the top bit holds ~3/4 of the variance
     assert res["variance_share"][-1] == pytest.approx(0.75, abs=0.01)
     assert res["rho_predicted"] is not None and res["rho_predicted"] >= 1.0
+    # WKB vs magnitude at small budgets: both plans at the same nominal budget, each within it
+    assert res["small_budget_wkb_vs_magnitude"]
+    for row in res["small_budget_wkb_vs_magnitude"]:
+        for s in ("tac_nomc", "magnitude"):
+            assert row[f"{s}_spent_bpw"] <= row["budget_bpw"] + 1e-9
+            assert any(p["acc_mean"] == row[s] and p["budget_bpw"] == row[f"{s}_spent_bpw"]
+                       for p in res["curves"][s])
     _check_real_secded(res, (out_dir / "headline.md").read_text())
 
 

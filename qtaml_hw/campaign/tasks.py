@@ -34,19 +34,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from qtaml_hw.errors import QtamlError
 from qtaml_hw.seeding import rng, seed_sequence
 
 log = logging.getLogger(__name__)
-
-
-def _memory_api():
-    """The MEMORY layer's contract API, or the NN layer's stand-in while it is not importable."""
-    try:
-        from qtaml_hw.memory import FlipModel, flip_bits, quantize
-    except ImportError:
-        from qtaml_hw.memory import FlipModel, flip_bits, quantize
-    return FlipModel, flip_bits, quantize
 
 
 def canonical_json(params: dict) -> str:
@@ -82,10 +72,8 @@ def fault_points(cfg) -> list[dict]:
     if f.p_flip:
         return [{"p10": p, "p01": f.r * p, "fault": {"p_flip": p, "r": f.r}} for p in f.p_flip]
     if f.scrub_period_s:
-        try:
-            from qtaml_hw.physics.timeline import scrub_retention
-        except ImportError:
-            raise QtamlError("faults.scrub needs qtaml_hw.physics, which is not installed in this tree") from None
+        from qtaml_hw.physics.timeline import scrub_retention
+
         points = []
         for t in f.scrub_period_s:
             res = scrub_retention(scrub_period_s=t, read_times_s=tuple(t * np.linspace(0.01, 4.0, 400)),
@@ -95,11 +83,8 @@ def fault_points(cfg) -> list[dict]:
                            "fault": {"scrub_period_s": t, "tau_s": f.scrub_tau_s, "r": f.r,
                                      "interval": f.scrub_interval}})
         return points
-    try:
-        from qtaml_hw.physics import flip_probabilities
-    except ImportError:
-        raise QtamlError("faults.physics needs qtaml_hw.physics, which is not installed in this tree; "
-                         "use faults.p_flip") from None
+    from qtaml_hw.physics import flip_probabilities
+
     names = [k for k, _ in f.physics]
     points = []
     for combo in itertools.product(*(v for _, v in f.physics)):
@@ -276,7 +261,8 @@ class MemoryKind:
     primary = "mse"
 
     def prepare(self, target: dict) -> dict:
-        _, _, quantize = _memory_api()
+        from qtaml_hw.memory import quantize
+
         w = rng(int(target["weight_seed"]), "campaign/memory-weights").standard_normal(tuple(target["shape"]))
         qt = quantize(w.astype(np.float32), bits=int(target["bits"]), per_channel=bool(target["per_channel"]),
                       code=target["code"])
@@ -290,7 +276,8 @@ class MemoryKind:
                                 p01=params["p01"], protect_msb=params["protect_msb"])}
 
     def run(self, ctx: dict, params: dict, *, seed: int, start: int, count: int) -> dict:
-        FlipModel, flip_bits, _ = _memory_api()
+        from qtaml_hw.memory import FlipModel, flip_bits
+
         qt = ctx["qt"]
         if params.get("ecc") and params["protect_msb"] > 0:
             from qtaml_hw.ecc import protected_read
@@ -371,7 +358,8 @@ class NNKind:
     def run(self, ctx: dict, params: dict, *, seed: int, start: int, count: int) -> dict:
         from qtaml_hw.nn import default_sampler, evaluate_faulty
 
-        FlipModel, _, _ = _memory_api()
+        from qtaml_hw.memory import FlipModel
+
         qmodel = ctx["qmodel"]
         make = default_sampler
         if params.get("mean_correction"):

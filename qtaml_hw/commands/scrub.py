@@ -51,7 +51,7 @@ def run(args) -> int:
     import torch
 
     from qtaml_hw.campaign.scrub import find_scrub_period, tau_from_physics
-    from qtaml_hw.campaign.tasks import _memory_api
+    from qtaml_hw.memory import FlipModel
     from qtaml_hw.errors import QtamlError
     from qtaml_hw.nn import QuantizedModel, default_sampler, evaluate_faulty, load_dataset, load_model
 
@@ -69,7 +69,6 @@ def run(args) -> int:
         raise QtamlError(f"--out {out_dir} exists and is not a directory")
     tau = args.tau_s if args.tau_s is not None else tau_from_physics(
         t_ox_nm=args.t_ox_nm, phi_b_ev=args.phi_b_ev, m_ox=args.m_ox, v_ox=args.v_ox, tau0_s=args.tau0_s)
-    FlipModel, _, _ = _memory_api()
     torch.set_num_threads(2)
     model, entry = load_model(args.model, models_dir=args.models_dir)
     data = load_dataset(entry.get("dataset", "mnist"))

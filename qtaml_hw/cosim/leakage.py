@@ -14,7 +14,6 @@ import numpy as np
 
 WEIGHT_BITS = 8
 G = 8
-CHECK_BITS = {8: 5, 16: 6, 32: 7, 64: 8}
 
 
 def _flip_model(p_flip=None, flip_model=None):
@@ -42,10 +41,12 @@ def corrupt_weight_words(words, *, seed: int, p_flip=None, flip_model=None, ecc:
     data_mask = (np.ascontiguousarray(faulty.astype(np.uint8)) ^ codes).reshape(-1).view("<u8").copy()
     check_mask = np.zeros(len(words), np.uint8)
     if ecc:
+        from qtaml_hw.ecc import check_bits
+        from qtaml_hw.ecc.placement import check_flip_model
+
         clean_check = encode_check(words, protect_bits=protect_bits)
-        cb = CHECK_BITS[G * protect_bits]
-        scalar = np.ndim(fm.p10) == 0 and np.ndim(fm.p01) == 0
-        cfm = fm if scalar else type(fm)(float(np.mean(fm.p10)), float(np.mean(fm.p01)))
+        cb = check_bits("secded", G * protect_bits)
+        cfm = check_flip_model(fm)  # per-bit models: check bits leak at the mean rate
         fchk = flip_bits(clean_check.astype(np.uint16 if cb > 8 else np.uint8), bits=cb, flip_model=cfm,
                          trials=1, seed=seed, trial_offset=trial, key="rtl-sram-check")[0]
         check_mask = (fchk.astype(np.uint8) ^ clean_check).astype(np.uint8)
@@ -53,26 +54,20 @@ def corrupt_weight_words(words, *, seed: int, p_flip=None, flip_model=None, ecc:
 
 
 def bit_planes(words, *, protect_bits: int) -> np.ndarray:
-    """SECDED data words (uint64) of the top ``protect_bits`` bits of each word's 8 weights."""
-    m = protect_bits
-    b = np.ascontiguousarray(np.asarray(words, dtype="<u8")).view(np.uint8).reshape(-1, G)
-    bits = np.unpackbits(b[..., None], axis=-1, bitorder="little")  # (W, G, 8), LSB first
-    planes = bits[:, :, WEIGHT_BITS - m:].reshape(len(b), G * m)
-    padded = np.zeros((len(b), 64), np.uint8)
-    padded[:, : G * m] = planes
-    return np.packbits(padded, axis=-1, bitorder="little").view("<u8").reshape(-1).copy()
+    """SECDED data words (uint64) of 64-bit SRAM words: the ECC package's bit-plane packing of their 8 weights."""
+    from qtaml_hw.ecc import pack_planes
+
+    codes = np.ascontiguousarray(np.asarray(words, dtype="<u8")).view(np.uint8).reshape(-1, G)
+    return pack_planes(codes, bits=WEIGHT_BITS, m=protect_bits, group=G).reshape(-1)
 
 
 def with_planes(words, planes, *, protect_bits: int) -> np.ndarray:
     """Replace the top ``protect_bits`` bits of each weight of ``words`` by ``planes``."""
-    m = protect_bits
-    b = np.ascontiguousarray(np.asarray(words, dtype="<u8")).view(np.uint8).reshape(-1, G)
-    bits = np.unpackbits(b[..., None], axis=-1, bitorder="little").copy()
-    pb = np.unpackbits(np.ascontiguousarray(np.asarray(planes, "<u8")).view(np.uint8).reshape(-1, 8),
-                       axis=-1, bitorder="little")[:, : G * m]
-    bits[:, :, WEIGHT_BITS - m:] = pb.reshape(len(b), G, m)
-    out = np.packbits(bits, axis=-1, bitorder="little").reshape(len(b), G)
-    return np.ascontiguousarray(out).view("<u8").reshape(-1).copy()
+    from qtaml_hw.ecc import unpack_planes
+
+    codes = np.ascontiguousarray(np.asarray(words, dtype="<u8")).view(np.uint8).reshape(-1, G)
+    out = unpack_planes(codes, np.asarray(planes, np.uint64).reshape(-1, 1), bits=WEIGHT_BITS, m=protect_bits, group=G)
+    return np.ascontiguousarray(out.astype(np.uint8)).reshape(-1).view("<u8").copy()
 
 
 def encode_check(words, *, protect_bits: int) -> np.ndarray:

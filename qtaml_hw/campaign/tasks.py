@@ -369,13 +369,10 @@ class NNKind:
         if params.get("ecc"):
             from qtaml_hw.ecc import ECCSampler
 
-            from qtaml_hw.tac import corrected_dequantize
+            from qtaml_hw.tac.correction import corrected_read
 
-            def corrected(qt, read, m):  # decoded protected planes are taken as clean: correct the rest
-                return corrected_dequantize(read, scale=qt.scale, bits=qt.bits, code=qt.code, flip_model=fm,
-                                            protect_msb=m)
             sampler = ECCSampler(fm, protect, code=params["ecc"],
-                                 dequantize=corrected if params.get("mean_correction") else None)
+                                 dequantize=corrected_read(fm) if params.get("mean_correction") else None)
         else:
             sampler = make(fm, protect)
         res = evaluate_faulty(qmodel, ctx["x"], ctx["y"], trials=count, seed=seed, weight_sampler=sampler,

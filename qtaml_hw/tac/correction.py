@@ -129,3 +129,17 @@ def corrected_sampler(flip_model, protect: dict | None = None):
                                     flip_model=flip_model, protect_msb=m)
 
     return sample
+
+
+def corrected_read(flip_model):
+    """Dequantize hook ``(qtensor, read_codes, m) -> weights`` for ``qtaml_hw.ecc.ECCSampler``.
+
+    Words read through a real code: the decoded top ``m`` planes are taken as clean and the
+    unprotected bits are mean-corrected (``corrected_dequantize`` with ``protect_msb = m``).
+    """
+
+    def dequantize(qt, codes, m: int) -> np.ndarray:
+        return corrected_dequantize(codes, scale=qt.scale, bits=qt.bits, code=qt.code, flip_model=flip_model,
+                                    protect_msb=m)
+
+    return dequantize

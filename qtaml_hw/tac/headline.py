@@ -103,23 +103,21 @@ def _sampler(strategy, flip_model, protect):
 
 def _secded_sampler(strategy, flip_model, protect) -> ECCSampler:
     """Real-SECDED sampler; TAC keeps its mean-corrected dequantization of the words read."""
-    if strategy != "tac":
-        return ECCSampler(flip_model, protect, code="secded")
-    from qtaml_hw.tac.correction import corrected_dequantize
+    from qtaml_hw.tac.correction import corrected_read
 
-    def deq(qt, codes, m):
-        return corrected_dequantize(codes, scale=qt.scale, bits=qt.bits, code=qt.code, flip_model=flip_model,
-                                    protect_msb=m)
-
-    return ECCSampler(flip_model, protect, code="secded", dequantize=deq)
+    return ECCSampler(flip_model, protect, code="secded",
+                      dequantize=corrected_read(flip_model) if strategy == "tac" else None)
 
 
 def secded_evaluation(qmodel, x, y, *, names, flip_model, curves: dict, found: dict, strategies, target: float,
                       trials: int, seed: int) -> list[dict]:
     """Re-evaluate the plans found (or, if none reached the target, the most accurate one) with real SECDED.
 
-    Same trials/seed as the ideal sweep (the data-bit flips of a layer use the same key), so the
-    two accuracies differ by what the ideal abstraction hides: failures of the code itself.
+    Same trials, seed and per-layer keys as the ideal sweep, but not the same flips bit for bit
+    (the ideal sampler draws only the unprotected planes; the real one every plane of the padded
+    layer plus the check bits): two independent samples of the same flip model, so the
+    accuracies differ by what the ideal abstraction hides -- failures of the code itself -- up to
+    Monte Carlo noise, which the confidence intervals show.
     """
     from qtaml_hw.nn import evaluate_faulty
 

@@ -101,7 +101,7 @@ _ANALYSES: dict[str, object] = {}  # per-process cache of label-free analyses (s
 
 def analysis(target: dict, *, p10: float, p01: float, calib_samples: int, probes: int, seed: int,
              models_dir=None):
-    """Label-free TAC analysis of an ``nn`` target at one fault point (``qtaml_hw.tac.headline.analyse``).
+    """Label-free TAC analysis of an ``nn`` target at one fault point (``qtaml_hw.tac.analysis.analyse``).
 
     Sensitivities ``S_l`` from ``calib_samples`` unlabeled training images and ``probes`` random
     output projections, residual curves ``R_l(m)`` of the flip model, ``n_l``, ``s_l^2`` and
@@ -113,7 +113,7 @@ def analysis(target: dict, *, p10: float, p01: float, calib_samples: int, probes
     if key not in _ANALYSES:
         from qtaml_hw.memory import FlipModel
         from qtaml_hw.nn import QuantizedModel, load_dataset, load_model
-        from qtaml_hw.tac.headline import analyse
+        from qtaml_hw.tac.analysis import analyse
 
         model, entry = load_model(target["name"], models_dir=models_dir)
         data = load_dataset(entry.get("dataset", "mnist"))

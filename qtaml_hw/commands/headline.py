@@ -35,7 +35,7 @@ def run(args) -> int:
     import torch
 
     from qtaml_hw.errors import QtamlError
-    from qtaml_hw.tac.headline import HEADLINE_STRATEGIES, P_DEFAULT, markdown, run_model, validate
+    from qtaml_hw.campaign.headline import HEADLINE_STRATEGIES, P_DEFAULT, markdown, run_model, validate
 
     models = args.models or (QUICK["models"] if args.quick else list(P_DEFAULT))
     trials = args.trials or (QUICK["trials"] if args.quick else 32)

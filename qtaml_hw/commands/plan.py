@@ -33,7 +33,7 @@ def run(args) -> int:
     from qtaml_hw.memory import FlipModel
     from qtaml_hw.tac.baselines import STRATEGIES
     from qtaml_hw.tac.correction import CODES
-    from qtaml_hw.tac.headline import analyse, overhead
+    from qtaml_hw.tac.analysis import analyse, overhead
     from qtaml_hw.tac.rho import rho_table
 
     if args.strategy not in STRATEGIES:

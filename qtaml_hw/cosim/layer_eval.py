@@ -293,7 +293,7 @@ def round_protect_bits(m: int) -> int:
 def tac_plan(setup: LayerSetup, *, flip_model, budget_bpw: float, calib_images: int = 256, seed: int = 0) -> dict:
     """TAC plan (design.md section 3) of the whole model; this layer's m_l, rounded, and its mean correction.
 
-    Allocation: ``tac.headline.analyse`` (label-free Jacobian sensitivity, physics residual
+    Allocation: ``tac.analysis.analyse`` (label-free Jacobian sensitivity, physics residual
     curves) and greedy ``plan("tac", budget)`` with ``budget = budget_bpw * sum_l n_l`` bits.
     Mean correction of the layer (``tac.correction_coefficients`` with the rounded m): the
     unprotected bits share ``a = 1 - p10 - p01``, ``c_u = sum_unprot c_k p01_k``, so
@@ -302,7 +302,7 @@ def tac_plan(setup: LayerSetup, *, flip_model, budget_bpw: float, calib_images: 
     """
     from qtaml_hw.nn import load_dataset
     from qtaml_hw.tac import correction_coefficients
-    from qtaml_hw.tac.headline import analyse
+    from qtaml_hw.tac.analysis import analyse
 
     if not np.isfinite(budget_bpw) or budget_bpw < 0:
         raise QtamlError(f"budget must be a non-negative number of bits per weight, got {budget_bpw}")

@@ -2,8 +2,8 @@
 
 Per model: quantize (int8, two's complement), flip model ``FlipModel.symmetric(p)`` (0.10 for the
 CNNs, 0.05 for the ViT), label-free sensitivities on unlabeled calibration images, physics
-residual curves ``R_l(m)``, predicted rho* (:mod:`qtaml_hw.tac.rho`) -- all BEFORE any Monte
-Carlo -- then a budget sweep per strategy with ideal MSB protection:
+residual curves ``R_l(m)`` (:func:`qtaml_hw.tac.analysis.analyse`), predicted rho*
+(:mod:`qtaml_hw.tac.rho`) -- all BEFORE any Monte Carlo -- then a budget sweep per strategy with ideal MSB protection:
 
 * ``uniform``: Uniform-MSP, plain dequantization;
 * ``magnitude``: magnitude-scored greedy, plain dequantization;
@@ -27,71 +27,19 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
-from qtaml_hw.ecc import GROUP, ECCSampler, plan_overhead
+from qtaml_hw.ecc import ECCSampler
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.tac.baselines import plan
+from qtaml_hw.tac.analysis import analyse, overhead
 from qtaml_hw.tac.rho import rho_table
-from qtaml_hw.tac.sensitivity import qmodel_sensitivity, residual_curve, variance_share
 
 log = logging.getLogger(__name__)
 
 CNN_MODELS = ("lenet5", "vgg", "resnet", "mobilenet")
 P_DEFAULT = {"lenet5": 0.10, "vgg": 0.10, "resnet": 0.10, "mobilenet": 0.10, "vit": 0.05}
 HEADLINE_STRATEGIES = ("uniform", "magnitude", "tac_nomc", "tac")
-
-
-def overhead(m, n, bits: int) -> float:
-    """SECDED check bits / data bits of the whole weight memory for protection plan ``m`` (ecc.plan_overhead)."""
-    return plan_overhead(m, n, bits, code="secded", group=GROUP)
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """Per-layer inputs of every allocation: names, ``n_l``, ``s_l^2``, ``S_l``, ``R_l(0..B)``, ``||W_l||^2``."""
-
-    names: list
-    n: np.ndarray
-    scale2: np.ndarray
-    sens: np.ndarray
-    curves: np.ndarray
-    w_sq: np.ndarray
-    share: np.ndarray
-    bits: int
-
-    @property
-    def scores(self) -> np.ndarray:
-        return self.sens * self.n * self.scale2
-
-    def plan(self, strategy: str, budget_bits: float) -> np.ndarray:
-        base = "tac" if strategy == "tac_nomc" else strategy
-        return plan(base, sens=self.sens, n=self.n, scale2=self.scale2, curves=self.curves, w_sq=self.w_sq,
-                    bits=self.bits, budget=budget_bits)
-
-    def predicted_variance(self, m) -> float:
-        return float(np.sum(self.scores * self.curves[np.arange(len(m)), np.asarray(m)]))
-
-
-def analyse(qmodel, x_calib, *, flip_model, probes: int = 4, seed: int = 0) -> Analysis:
-    """Label-free analysis of a quantized model (sensitivity maps, residual curves, bit shares)."""
-    maps = qmodel_sensitivity(qmodel, x_calib, probes=probes, seed=seed)
-    names, n, s2, sens, curves, wsq, shares = [], [], [], [], [], [], []
-    for layer in qmodel.layers:
-        qt = layer.qtensor
-        names.append(layer.name)
-        n.append(layer.n_weights)
-        s2.append(float(np.mean(np.asarray(layer.scale, dtype=np.float64) ** 2)))
-        sens.append(float(maps[layer.name].mean()))
-        curves.append(residual_curve(codes=qt.codes, bits=qt.bits, code=qt.code, flip_model=flip_model))
-        wsq.append(float(np.sum(qt.dequantize().astype(np.float64) ** 2)))
-        shares.append(variance_share(codes=qt.codes, bits=qt.bits, code=qt.code, flip_model=flip_model)
-                      * layer.n_weights)
-    share = np.sum(shares, axis=0)
-    return Analysis(names, np.array(n), np.array(s2), np.array(sens), np.array(curves), np.array(wsq),
-                    share / share.sum(), qmodel.bits)
 
 
 def _sampler(strategy, flip_model, protect):

@@ -13,9 +13,8 @@ Trial kinds (``TRIAL_KINDS``):
 * ``memory`` -- Monte Carlo of the quantized-weight error of a synthetic ``N(0, 1)``
   tensor: per trial the mean squared error ``mean((s v' - s v)^2)`` and the mean error of
   the dequantized faulty weights.  Its expectation has the closed form (design.md section 2)
-  ``E[(v'-v)^2] = (sum_k c_k mu_k)^2 + sum_k c_k^2 (p_k - mu_k^2)``, with ``d_k = b'_k - b_k``,
-  ``mu_k = E[d_k] = p01_k (b_k = 0) or -p10_k (b_k = 1)`` and ``p_k = E[d_k^2]`` the flip
-  probability of the stored bit; it is stored as ``predicted_mse`` for comparison.
+  ``E[(v'-v)^2 | v] = Var(v'|v) + (E[v'|v] - v)^2`` (:func:`qtaml_hw.memory.moments`, all three
+  codes), stored as ``predicted_mse`` for comparison.
 * ``nn`` -- a network under faults through the NN layer (``QuantizedModel``,
   ``evaluate_faulty`` with ``default_sampler``): per-trial accuracy and loss.
 
@@ -198,41 +197,28 @@ def expand_tasks(cfg, *, models_dir=None) -> list[Task]:
 # Closed-form per-bit error moments shared by the trial kinds
 
 
-def bit_weights(*, bits: int, code: str) -> np.ndarray | None:
-    """``c_k`` of a linear code (LSB first): ``2^k``, two's complement ``c_(B-1) = -2^(B-1)``; None for signmag."""
-    if code == "signmag":
-        return None
-    c = 2.0 ** np.arange(bits)
-    if code == "twos":
-        c[-1] = -c[-1]
-    return c
-
-
-def error_moments(codes: np.ndarray, scale_sq: np.ndarray, *, bits: int, code: str, p10: float, p01: float,
+def error_moments(codes: np.ndarray, scale_sq, *, bits: int, code: str, p10: float, p01: float,
                   protect_msb: int) -> dict:
     """Expected squared error and per-bit variance shares of ``s (v' - v)`` (design.md section 2).
 
-    Returns ``{"predicted_mse", "variance_share"}`` (per bit, LSB first, summing to 1), or
-    Nones for the non-linear sign-magnitude code.
+    ``E[(v'-v)^2 | v] = Var(v'|v) + (E[v'|v] - v)^2`` from the memory layer's closed form
+    (:func:`qtaml_hw.memory.moments`, all three codes), scaled by ``s^2`` and averaged over the
+    weights; ``variance_share``: the per-bit terms of the variance
+    (:func:`qtaml_hw.memory.bit_variance_contributions`), LSB first, summing to 1.
     """
-    c = bit_weights(bits=bits, code=code)
-    if c is None:
-        return {"predicted_mse": None, "variance_share": None}
-    codes = np.asarray(codes).astype(np.int64).ravel()
-    s2 = np.broadcast_to(np.asarray(scale_sq, dtype=np.float64), np.asarray(scale_sq).shape).ravel()
-    if s2.size == 1:
-        s2 = np.full(codes.shape, float(s2[0]))
-    b = (codes[None, :] >> np.arange(bits)[:, None]) & 1  # (bits, n)
-    p = np.where(b == 1, p10, p01).astype(np.float64)
-    p[bits - protect_msb:] = 0.0
-    mu = np.where(b == 1, -p, p)
-    var_bits = (c[:, None] ** 2) * (p - mu ** 2) * s2[None, :]  # (bits, n)
-    bias = (c[:, None] * mu).sum(axis=0)
-    mse = float(np.mean(var_bits.sum(axis=0) + s2 * bias ** 2))
-    per_bit = var_bits.mean(axis=1)
+    from qtaml_hw.memory import FlipModel, bit_variance_contributions, decode_codes, moments
+
+    fm = FlipModel(p10, p01)
+    codes = np.asarray(codes)
+    s2 = np.broadcast_to(np.asarray(scale_sq, dtype=np.float64), codes.shape).ravel()  # per-tensor or per-channel
+    codes = codes.ravel()
+    mean, var = moments(codes, bits=bits, code=code, flip_model=fm, protect_msb=protect_msb)
+    v = decode_codes(codes, bits=bits, code=code).astype(np.float64)
+    mse = float(np.mean(s2 * (var + (mean - v) ** 2)))
+    per_bit = (bit_variance_contributions(codes, bits=bits, code=code, flip_model=fm, protect_msb=protect_msb)
+               * s2[:, None]).mean(axis=0)
     total = per_bit.sum()
-    share = (per_bit / total).tolist() if total > 0 else [0.0] * bits
-    return {"predicted_mse": mse, "variance_share": share}
+    return {"predicted_mse": mse, "variance_share": (per_bit / total).tolist() if total > 0 else [0.0] * bits}
 
 
 def _combine_moments(parts: list[dict], sizes: list[int]) -> dict:

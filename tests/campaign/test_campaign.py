@@ -254,9 +254,12 @@ def test_sigkill_at_random_moments_then_resume(tmp_path):
 
 # -- trial kinds -------------------------------------------------------------------------------
 
-def test_memory_kind_matches_closed_form_mse(tmp_path):
+@pytest.mark.parametrize("code", ["twos", "offset", "signmag"])
+def test_memory_kind_matches_closed_form_mse(tmp_path, code):
     """Monte Carlo mean of the weight MSE agrees with the closed-form expectation (design.md section 2)."""
-    cfg = load_config(write_cfg(tmp_path, trials=200, batch=100))
+    text = MEMORY_TOML.format(trials=200, batch=100).replace("bits = 8", f"bits = 8\ncode = \"{code}\"")
+    cfg = load_config(write_cfg(tmp_path, text=text))
+    assert cfg.target.code == code
     out = tmp_path / "r.sqlite"
     run_campaign(cfg, out=out, workers=0, progress=False)
     with ResultStore.open(out) as store:

@@ -6,12 +6,18 @@ as B-bit integers ``v = round(W_l / s_l)`` with the symmetric scale
 ``qtaml_hw.memory.quantize``.  Biases, normalisation parameters and embeddings stay float:
 only Conv/Linear weights live in the faulty memory.
 
-Inference with replaced weights uses ``torch.func.functional_call``; K weight sets are run
-in one batched pass by ``torch.func.vmap`` over stacked weights (:meth:`QuantizedModel.forward_stacked`).
+Inference with replaced weights uses ``torch.func.functional_call`` (:meth:`QuantizedModel.forward_with`,
+differentiable); K weight sets are run in one batched pass by ``torch.func.vmap`` over stacked
+weights (:meth:`QuantizedModel.forward_stacked`), or one plain pass each with the model's memory
+weights swapped once for working tensors that are overwritten in place per trial
+(:meth:`QuantizedModel.forward_each`; the clean :meth:`QuantizedModel.forward` swaps in the clean
+weights): the same kernels on the same values, so the same logits bit for bit, without
+rebuilding a parameter dict per pass.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +79,29 @@ class QuantizedModel(nn.Module):
         # Everything else (biases, BN/LN, embeddings, buffers) stays float and shared.
         self._fixed = {k: v.detach() for k, v in model.named_parameters() if k not in deq}
         self._fixed.update({k: v for k, v in model.named_buffers()})
+        # the memory weights as Parameters sharing storage with the clean tensors (clean forward), and
+        # working tensors that forward_each overwrites per trial (built on first use)
+        self._clean_params = {k: nn.Parameter(v, requires_grad=False) for k, v in deq.items()}
+        self._work_params: dict | None = None
+
+    @contextlib.contextmanager
+    def _memory_weights(self, params: dict):
+        """Swap ``self.model``'s memory weights for ``params`` (param name -> Parameter) while inside.
+
+        What ``functional_call`` does for every parameter and buffer on each call, done for the
+        memory weights only and once for a whole run of passes; the originals are put back on exit.
+        """
+        saved = []
+        try:
+            for name, param in params.items():
+                owner, _, leaf = name.rpartition(".")
+                module = self.model.get_submodule(owner)
+                saved.append((module, leaf, module._parameters[leaf]))
+                module._parameters[leaf] = param
+            yield
+        finally:
+            for module, leaf, original in reversed(saved):
+                module._parameters[leaf] = original
 
     @property
     def n_weights(self) -> int:
@@ -90,7 +119,42 @@ class QuantizedModel(nn.Module):
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_with({}, x)
+        """Clean forward pass: ``self.model`` with the clean dequantized memory weights swapped in."""
+        with self._memory_weights(self._clean_params):
+            return self.model(x)
+
+    @torch.no_grad()
+    def forward_each(self, weights: dict, x: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+        """K plain forward passes: ``weights`` maps param name -> (K, *shape); returns (K, N, ...).
+
+        The memory weights of ``self.model`` are swapped for working tensors once; trial j's
+        weights are copied into them (``copy_``, no new tensors, no parameter dict per pass) and x
+        runs through ``self.model`` in ``chunk``-image slices.  Same kernels on the same values as
+        :meth:`forward_with` per trial, so the same logits bit for bit.
+        """
+        if not len(x):
+            raise QtamlError("forward_each needs at least one input")
+        unknown = sorted(set(weights) - set(self._clean))
+        if unknown:
+            raise QtamlError(f"not memory weights: {unknown}")
+        if self._work_params is None:
+            self._work_params = {k: nn.Parameter(v.clone(), requires_grad=False) for k, v in self._clean.items()}
+        work = self._work_params
+        for name, param in work.items():  # layers without a weight set run clean
+            if name not in weights:
+                param.copy_(self._clean[name])
+        k = next(iter(weights.values())).shape[0] if weights else 1
+        out = None
+        with self._memory_weights(work):
+            for j in range(k):
+                for name, w in weights.items():
+                    work[name].copy_(w[j])
+                for i in range(0, len(x), chunk):
+                    y = self.model(x[i:i + chunk])
+                    if out is None:
+                        out = y.new_empty((k, len(x), *y.shape[1:]))
+                    out[j, i:i + len(y)] = y
+        return out
 
     @torch.no_grad()
     def forward_stacked(self, weights: dict, x: torch.Tensor) -> torch.Tensor:

@@ -166,3 +166,77 @@ def test_int8_within_one_point_of_float_on_digits(digits):
     f = accuracy(model, x, y)
     q = accuracy(QuantizedModel(model, bits=8), x, y)
     assert f > 0.8 and abs(f - q) <= 0.01 + 1e-9
+
+
+@pytest.mark.parametrize("arch", MODEL_NAMES)
+def test_loop_engine_bit_identical_to_functional_call(arch):
+    """forward_each (weights copied into swapped-in working tensors) == one functional_call per trial, bit for bit."""
+    torch.manual_seed(3)
+    q = QuantizedModel(build_model(arch, image_size=8).eval(), bits=8)
+    x = torch.rand(7, 1, 8, 8)
+    gen = torch.Generator().manual_seed(4)
+    weights = {layer.param_name: torch.randn((3, *layer.shape), generator=gen) * 0.2 for layer in q.layers}
+    originals = dict(q.model.named_parameters())
+    clean = q.forward_with({}, x)
+    assert torch.equal(q(x), clean)
+    for chunk in (7, 3):
+        each = q.forward_each(weights, x, chunk)
+        assert each.shape == (3, 7, 10)
+        for k in range(3):
+            wk = {n: w[k] for n, w in weights.items()}
+            with torch.no_grad():
+                one = torch.cat([q.forward_with(wk, x[i:i + chunk]) for i in range(0, 7, chunk)])
+            assert torch.equal(each[k], one)
+    first = q.layers[0].param_name  # a subset of the layers: the others run clean
+    part = q.forward_each({first: weights[first][1:2]}, x)
+    with torch.no_grad():
+        assert torch.equal(part[0], q.forward_with({first: weights[first][1]}, x))
+    assert torch.equal(q(x), clean)
+    assert all(p is originals[n] for n, p in q.model.named_parameters())  # the float weights are back
+    with pytest.raises(QtamlError, match="not memory weights"):
+        q.forward_each({first.replace("weight", "bias"): torch.zeros(3, 1)}, x)
+
+
+def test_swapped_weights_keep_the_model_shared_and_hooked(lenet_q, mnist_small):
+    """The clean forward runs the wrapped model itself: bias changes and forward hooks act on it."""
+    x = mnist_small[0][:20]
+    q = QuantizedModel(lenet_q.model, bits=8)
+    before = q(x)
+    seen = []
+    handle = q.model.fc3.register_forward_hook(lambda m, inp, out: seen.append(m.weight.clone()))
+    with torch.no_grad():
+        q.model.fc3.bias.add_(1.0)
+        try:
+            assert torch.equal(q(x), q.forward_with({}, x))
+            torch.testing.assert_close(q(x), before + 1.0)
+        finally:
+            q.model.fc3.bias.sub_(1.0)
+            handle.remove()
+    assert torch.equal(seen[0], q._clean["fc3.weight"])  # the hook saw the dequantized weight
+    assert not torch.equal(q.model.fc3.weight, q._clean["fc3.weight"])  # float weight outside the call
+
+
+@pytest.mark.parametrize("code", ["twos", "offset", "signmag"])
+@pytest.mark.parametrize("bits,per_channel", [(8, False), (8, True), (4, True), (16, False), (16, True)])
+def test_table_dequantizer_equals_dequantize(code, bits, per_channel):
+    """default_sampler's lookup-table dequantization == QuantizedTensor.dequantize, bit for bit."""
+    from qtaml_hw.memory import quantize
+    from qtaml_hw.nn.evaluate import _dequantizer
+
+    rng = np.random.default_rng(bits)
+    w = rng.normal(size=(20, 3, 5)) * rng.uniform(0.1, 2.0, size=(20, 1, 1))  # 20 channels: 16-bit table too big
+    qt = quantize(w, bits=bits, per_channel=per_channel, code=code)
+    codes = rng.integers(0, 1 << bits, size=(4, *w.shape)).astype(qt.codes.dtype)
+    got = _dequantizer(qt)(codes)
+    assert got.dtype == np.float32 and np.array_equal(got, qt.dequantize(codes))
+
+
+def test_default_sampler_equals_flip_then_dequantize(lenet_q):
+    from qtaml_hw.memory import flip_bits
+
+    layer = lenet_q.layer("fc1")
+    fm = FlipModel.symmetric(0.01)
+    w = default_sampler(fm, {"fc1": 2})(layer, 3, 9, 4)
+    codes = flip_bits(layer.qtensor.codes, bits=8, flip_model=fm, trials=3, seed=9, trial_offset=4,
+                      protect_msb=2, key="inject/fc1")
+    assert w.dtype == np.float32 and np.array_equal(w, layer.qtensor.dequantize(codes))

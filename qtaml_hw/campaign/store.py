@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ class ResultStore:
     def create(cls, path, *, seed: int, name: str, kind: str) -> "ResultStore":
         """Open ``path`` for writing (created if absent); a store of another seed/kind is refused."""
         path = Path(path)
-        if path.exists():
+        if path.exists() and not _is_blank(path):
             store = cls.open(path)
             meta = store.meta()
             if int(meta.get("seed", seed)) != seed or meta.get("kind", kind) != kind:
@@ -58,7 +59,7 @@ class ResultStore:
         if not path.parent.exists():
             raise QtamlError(f"output directory does not exist: {path.parent}")
         conn = sqlite3.connect(path, timeout=30.0)
-        conn.execute("PRAGMA journal_mode=WAL")
+        _set_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         with conn:
             conn.executescript(_SCHEMA)
@@ -74,8 +75,7 @@ class ResultStore:
         if not path.is_file():
             raise QtamlError(f"result store not found: {path}")
         conn = sqlite3.connect(path, timeout=30.0)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
+        try:  # a reader leaves the journal mode alone: changing it needs a lock a writer may hold
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError:
             conn.close()
@@ -145,3 +145,30 @@ class ResultStore:
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+
+
+def _is_blank(path: Path) -> bool:
+    """True for a file with no tables yet (a store whose creation was interrupted, or a 0-byte file)."""
+    if path.stat().st_size == 0:
+        return True
+    try:
+        conn = sqlite3.connect(path, timeout=30.0)
+        try:
+            return conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False  # not SQLite at all: open() reports it
+
+
+def _set_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL; the switch is refused (not queued) while another connection reads, so retry."""
+    for _ in range(600):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(0.05)
+    raise QtamlError("result store stayed locked for 30 s while switching it to WAL")

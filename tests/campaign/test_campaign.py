@@ -457,3 +457,15 @@ def test_sigkill_with_worker_processes_leaves_no_orphans_and_resumes(tmp_path):
     assert res.returncode == 0, res.stderr
     with ResultStore.open(out) as store:
         assert store.count() == 4 * trials
+
+
+def test_interrupted_creation_leaves_a_store_that_a_rerun_initialises(tmp_path):
+    """A run killed between creating the SQLite file and writing its schema leaves a blank file;
+    the next run must take it over, not refuse it as 'not a campaign result store'."""
+    cfg = load_config(write_cfg(tmp_path, trials=4, batch=2))
+    out = tmp_path / "blank.sqlite"
+    out.write_bytes(b"")
+    assert run_campaign(cfg, out=out, workers=0, progress=False)["trials_run"] == 4 * 4
+    sqlite3.connect(tmp_path / "tables0.sqlite").execute("PRAGMA user_version=1").connection.close()
+    assert run_campaign(cfg, out=tmp_path / "tables0.sqlite", workers=0, progress=False)["trials_run"] == 16
+

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qtaml_hw.fsio import save_figure
+
 
 def _primary(rows):
     return "accuracy" if "accuracy_mean" in rows[0] else "mse"
@@ -105,7 +107,7 @@ def save_campaign_plots(rows: list[dict], out_dir) -> dict:
             fig.tight_layout()
             for ext in ("png", "svg"):
                 path = out_dir / f"{stem}.{ext}"
-                fig.savefig(path, dpi=120)
+                save_figure(fig, path, dpi=120)  # atomic, never through a planted symlink
                 files[f"{stem}_{ext}"] = str(path)
         plt.close(fig)
     return files

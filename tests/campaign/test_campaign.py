@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qtaml_hw.campaign import (ResultStore, execute_chunk, expand_tasks, load_config, parse_config, run_campaign,
+from qtaml_hw.campaign import (SCHEMA_VERSION, ResultStore, execute_chunk, expand_tasks, load_config, parse_config, run_campaign,
                                task_id, write_report)
 from qtaml_hw.errors import QtamlError
 
@@ -181,7 +181,7 @@ def test_store_schema_unique_and_seed_guard(tmp_path):
     assert s1["trials_run"] == 32 and s2["trials_run"] == 0 and s2["trials_stored_before"] == 32
     con = sqlite3.connect(out)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "1"
+    assert con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     with pytest.raises(sqlite3.IntegrityError):
         con.execute("INSERT INTO trials SELECT task_id, trial, metrics FROM trials LIMIT 1")
     con.close()

@@ -65,7 +65,34 @@ def compute(*, bits: int, code: str, p10: float, p01: float, protect_msb: int) -
         "residual_share": float(curve[protect_msb] / curve[0]) if curve[0] > 0 else 0.0,
         "residual_variance_curve": [float(x) for x in curve],
         "mean_drift": drift,
+        **read_map_mse(bits=bits, code=code, flip_model=fm, protect_msb=protect_msb),
     }
+
+
+def read_map_mse(*, bits: int, code: str, flip_model, protect_msb: int) -> dict:
+    """Exact per-weight MSE (LSB^2) of each read map (``qtaml_hw.tac.readmaps``), codes uniform over
+    the symmetric range ``[-(2^(B-1)-1), 2^(B-1)-1]``, the top ``protect_msb`` bits never flipping.
+
+    ``mse_posterior`` is the per-bit posterior ``sum_k c_k E[b_k | b'_k]`` under the empirical bit
+    prior of those codes (``perbit``); ``mse_posterior_affine`` the projection of ``E[v | b']`` onto
+    the affine read maps (TAC's default read, never above the other three)."""
+    import numpy as np
+
+    from qtaml_hw.memory import encode_values
+    from qtaml_hw.tac.readmaps import read_map, read_mse
+
+    half = (1 << (bits - 1)) - 1
+    codes = encode_values(np.arange(-half, half + 1), bits=bits, code=code)
+    out = {}
+    for key, kind in (("mse_plain", "plain"), ("mse_unbiased", "unbiased"), ("mse_posterior", "perbit"),
+                      ("mse_posterior_affine", "posterior")):
+        if kind == "unbiased" and np.any(np.abs(1.0 - np.add(*flip_model.per_bit(bits))[: bits - protect_msb])
+                                         < 1e-12):
+            out[key] = None  # p10 + p01 = 1: no unbiased read exists
+            continue
+        rmap = read_map(kind, bits=bits, code=code, flip_model=flip_model, codes=codes, protect_msb=protect_msb)
+        out[key] = float(read_mse(rmap, codes, flip_model=flip_model, protect_msb=protect_msb).mean())
+    return out
 
 
 def run(args) -> int:
@@ -97,4 +124,8 @@ def run(args) -> int:
               f"v < 0: a = {d['neg'][0]:.6g}, c = {d['neg'][1]:.6g}")
     print(f"Var(v'|v) per weight: {res['variance_unprotected']:.6g} unprotected, "
           f"{res['variance_protected']:.6g} protected; residual share {res['residual_share']:.6g}")
+    fmt = (lambda v: "n/a" if v is None else f"{v:.6g}")
+    print(f"weight MSE (LSB^2, codes uniform over the symmetric range): plain {fmt(res['mse_plain'])}, "
+          f"unbiased {fmt(res['mse_unbiased'])}, per-bit posterior {fmt(res['mse_posterior'])}, "
+          f"affine posterior {fmt(res['mse_posterior_affine'])}")
     return 0

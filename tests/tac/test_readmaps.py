@@ -129,5 +129,5 @@ def test_moments_cli_read_map_mse(cli):
     # plain: sum_{k<6} 4^k (p + p^2 ... ) ~ 0.1 * 1365 = 136.5; unbiased: Var / a^2 = 0.09 * 1365 / 0.64
     assert res["mse_unbiased"] == pytest.approx(0.09 * 1365 / 0.64, rel=1e-12)
     assert res["mse_plain"] == pytest.approx(136.5, rel=0.002)
-    assert res["mse_posterior"] == pytest.approx(0.09 * 1365, rel=0.002)  # per bit 0.9 * 0.01 + 0.1 * 0.81
+    assert res["mse_posterior"] == pytest.approx(0.09 * 1365, rel=0.005)  # per bit 0.9 * 0.01 + 0.1 * 0.81
     assert res["mse_posterior_affine"] <= res["mse_posterior"] + 1e-9

@@ -33,13 +33,12 @@ from qtaml_hw.errors import QtamlError
 from qtaml_hw.physics.wkb import kappa_avg_per_nm, transmission, wkb_exponent
 from qtaml_hw.seeding import rng
 
-#: Default attempt-time constant (s).  Calibration: with ``tau0 = 1e-3 s`` a 2.0 nm SiO2 barrier
-#: (3.1 eV, 0.42 m0, T = 6.9e-11) retains for ``tau = 1.45e7 s`` (~168 days), so one day
-#: without scrubbing gives ``p10 = 5.9e-3`` -- the 1e-3..1e-1 range where quantized networks
-#: start to lose accuracy; each 0.1 nm moves tau by ~3.2x.  ``tau0`` lumps the attempt
-#: frequency with the number of electrons that must leak before the sense margin is lost,
-#: which is why it is far above a bare ~1e-13 s attempt period.
-DEFAULT_TAU0_S = 1e-3
+#: The one default attempt time (s), a physical phonon-scale period (1e-14..1e-13 s), used by
+#: every command that is given an oxide but no measured retention (physics, rtl-run, scrub, demo).
+#: It is not tuned to hit a flip rate: at 1.8 nm (3.1 eV, 0.42 m0, V_ox = 0) it gives
+#: ``tau = 1.4e-4 s``, the order of measured gain-cell eDRAM retention.  To model a real cell,
+#: calibrate from its measured retention instead (:mod:`qtaml_hw.physics.cells`).
+DEFAULT_TAU0_S = 1e-13
 EULER_GAMMA = float(np.euler_gamma)
 
 

@@ -13,7 +13,7 @@ def test_flip_probabilities_contract_and_direction():
     assert set(res) == {"transmission", "tau_s", "p10", "p01"}
     assert res["p10"] == pytest.approx(-np.expm1(-86400.0 / res["tau_s"]), rel=1e-12)
     assert res["p01"] == pytest.approx(0.25 * res["p10"], rel=1e-12)
-    per_bit = flip_probabilities(t_ox_nm=np.linspace(2.0, 2.7, 8), t_s=86400.0, r=0.0)
+    per_bit = flip_probabilities(t_ox_nm=np.linspace(2.0, 2.7, 8), t_s=1e-4, r=0.0)
     assert per_bit["p10"].shape == (8,) and np.all(np.diff(per_bit["p10"]) < 0) and np.all(per_bit["p01"] == 0)
 
 

@@ -2,11 +2,11 @@
 
 One run: the same seeded campaign plan (4x4 array, tiles up to M=4, P=4, single-bit flips
 uniform over classes, sites, cycles, bits) is injected on the RTL through
-:mod:`qtaml_hw.cosim.crossval_tb` (one launch, every result checked bit-exactly against the
-model) and evaluated by the software models: :func:`qtaml_hw.cosim.reuse.fault_effect`
-(analytic, O(affected outputs x K)) and :func:`qtaml_hw.cosim.schedule.reference_output`
+:mod:`qtaml_hw.fidelity.crossval_tb` (one launch, every result checked bit-exactly against the
+model) and evaluated by the software models: :func:`qtaml_hw.fidelity.reuse.fault_effect`
+(analytic, O(affected outputs x K)) and :func:`qtaml_hw.fidelity.schedule.reference_output`
 (pass-by-pass re-evaluation).  When the PyTorch replay layer is present
-(``qtaml_hw.nn.replay`` via ``qtaml_hw.cosim.layer_eval``), one register-fault record per
+(``qtaml_hw.nn.replay`` via ``qtaml_hw.rtlnn.layer_eval``), one register-fault record per
 forward of LeNet-5's fc1 layer on a 4x4 array is timed too (a whole layer, 20 images).
 RTL rates count the simulator's start..end of the injection loop (memory loads included,
 build and launch excluded; the launch wall time is reported beside).
@@ -18,9 +18,9 @@ import time
 
 import numpy as np
 
-from qtaml_hw.cosim.crossval import check, fault_of, plan_campaign, run_rtl, tile_of
-from qtaml_hw.cosim.reuse import fault_effect
-from qtaml_hw.cosim.schedule import reference_output
+from qtaml_hw.fidelity.crossval import check, fault_of, plan_campaign, run_rtl, tile_of
+from qtaml_hw.fidelity.reuse import fault_effect
+from qtaml_hw.fidelity.schedule import reference_output
 
 
 def _software_rates(plan, repeat_s: float = 1.0) -> dict:
@@ -42,8 +42,8 @@ def _software_rates(plan, repeat_s: float = 1.0) -> dict:
 
 def _replay_rate(n_faults: int) -> dict | None:
     try:
-        from qtaml_hw.cosim.layer_eval import setup_layer
-        from qtaml_hw.cosim.layer_map import RegisterFault
+        from qtaml_hw.rtlnn.layer_eval import setup_layer
+        from qtaml_hw.rtlnn.layer_map import RegisterFault
     except ImportError:
         return None
     setup = setup_layer(model="lenet5", layer="fc1", n=4, images=20)

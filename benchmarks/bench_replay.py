@@ -30,11 +30,11 @@ import time
 
 import numpy as np
 
-from qtaml_hw.cosim.layer_eval import (draw_masks, leakage_trials, setup_layer, software_accuracies, software_codes,
+from qtaml_hw.rtlnn.layer_eval import (draw_masks, leakage_trials, setup_layer, software_accuracies, software_codes,
                                        two_sample_comparison)
-from qtaml_hw.cosim.layer_job import run_layer_job
-from qtaml_hw.cosim.layer_map import RegisterFault
-from qtaml_hw.cosim.schedule import GemmSchedule
+from qtaml_hw.rtlnn.layer_job import run_layer_job
+from qtaml_hw.rtlnn.layer_map import RegisterFault
+from qtaml_hw.fidelity.schedule import GemmSchedule
 from qtaml_hw.memory import FlipModel
 from qtaml_hw.nn.replay import layer_inputs
 from qtaml_hw.seeding import rng

@@ -1,7 +1,7 @@
 """RTL simulation speed: cycles per second of the 16x16 accelerator, Verilator vs Icarus (design.md section 5).
 
 Both simulators run the same tile (M=16, K=128: 8 passes, 648 cycles per run) through
-``qtaml_hw.cosim.job_tb`` in one benchmark run; the start/done phase is timed (the clock is
+``qtaml_hw.fidelity.job_tb`` in one benchmark run; the start/done phase is timed (the clock is
 a GPI clock, so no Python runs per cycle) and Python <-> simulator crossings are counted,
 per cycle of that phase and for the whole job (memory loading included).  Build time is
 excluded (reported separately).
@@ -15,13 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qtaml_hw.cosim.driver import TopConfig
-from qtaml_hw.cosim.golden import gemm_int8_int32
-from qtaml_hw.cosim.layout import weight_words
-from qtaml_hw.cosim.simulators import rtl_sources, run_cocotb
+from qtaml_hw.fidelity.driver import TopConfig
+from qtaml_hw.fidelity.golden import gemm_int8_int32
+from qtaml_hw.fidelity.layout import weight_words
+from qtaml_hw.hdl.simulators import accel_sources, run_cocotb
 from qtaml_hw.seeding import rng
-
-SOURCES = ("accel_top", "gemm_ctrl", "systolic_array", "systolic_pe", "weight_sram")
 
 
 def _run(sim: str, cfg: TopConfig, a, w, repeat: int) -> dict:
@@ -31,7 +29,7 @@ def _run(sim: str, cfg: TopConfig, a, w, repeat: int) -> dict:
         np.savez(job, a=a, words=words, data_mask=np.zeros_like(words), check_mask=np.zeros(len(words), np.uint8),
                  repeat=repeat)
         t0 = time.perf_counter()
-        run_cocotb(toplevel="accel_top", sources=rtl_sources(*SOURCES), test_module="qtaml_hw.cosim.job_tb",
+        run_cocotb(toplevel="accel_top", sources=accel_sources(), test_module="qtaml_hw.fidelity.job_tb",
                    simulator=sim, parameters=cfg.parameters(),
                    extra_env=cfg.env() | {"QTAML_JOB": str(job), "QTAML_JOB_OUT": str(res)})
         wall = time.perf_counter() - t0

@@ -1,6 +1,6 @@
 """qtaml-hw: physics-derived weight-memory faults, ECC/TAC, RTL co-simulation.
 
-Layers (import downward only): physics -> memory -> ecc -> tac -> nn -> cosim -> campaign
+Layers (import downward only): physics -> memory -> ecc -> tac -> nn -> hdl -> fidelity -> rtlnn -> campaign
 -> reports -> cli.  See ``../shared/design.md`` (the spec) and README.md.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qtaml_hw.cosim.simulators import SIMULATORS, check_simulator
+from qtaml_hw.hdl.simulators import SIMULATORS, check_simulator
 from qtaml_hw.errors import QtamlError
 
 

@@ -3,7 +3,7 @@
 The encoder/decoder sources are generated from the same H matrices as the Python codec
 (:mod:`qtaml_hw.ecc.verilog`; for SECDED at 8/16/32/64 data bits they are byte-identical
 to ``rtl/secded_enc.v`` / ``rtl/secded_dec.v``) and synthesised to generic gates
-(``synth -flatten``, :func:`qtaml_hw.cosim.synth.yosys_cells`).  Storage: an SRAM of
+(``synth -flatten``, :func:`qtaml_hw.hdl.synth.yosys_cells`).  Storage: an SRAM of
 ``--sram-words`` words of ``--word-bits`` bits, each protecting ``k`` of its bits, stores
 ``r(k)`` extra check bits per word (overhead ``r / word_bits``).  The systolic array
 (``--array-n``) is synthesised once for comparison.
@@ -36,7 +36,7 @@ def ecc_area(code: str, data_bits: int) -> dict:
     import tempfile
     from pathlib import Path
 
-    from qtaml_hw.cosim.synth import yosys_cells
+    from qtaml_hw.hdl.synth import yosys_cells
     from qtaml_hw.ecc import parity_check
     from qtaml_hw.ecc.verilog import generate, module_prefix
 
@@ -55,8 +55,8 @@ def ecc_area(code: str, data_bits: int) -> dict:
 
 
 def array_area(n: int) -> dict:
-    from qtaml_hw.cosim.simulators import rtl_sources
-    from qtaml_hw.cosim.synth import yosys_cells
+    from qtaml_hw.hdl.simulators import rtl_sources
+    from qtaml_hw.hdl.synth import yosys_cells
 
     res = yosys_cells("systolic_array", rtl_sources("systolic_array", "systolic_pe"), {"N": n})
     return {"n": n, "cells": res["cells"]}

@@ -36,8 +36,8 @@ def _write_atomic(path: Path, obj) -> None:
 
 
 def run(args) -> int:
-    from qtaml_hw.cosim.crossval import build_config, parse_classes, run_crossval
-    from qtaml_hw.cosim.simulators import check_simulator
+    from qtaml_hw.fidelity.crossval import build_config, parse_classes, run_crossval
+    from qtaml_hw.hdl.simulators import check_simulator
     from qtaml_hw.errors import QtamlError
 
     check_simulator(args.sim)

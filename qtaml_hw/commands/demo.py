@@ -109,7 +109,7 @@ RTL_BUDGET_BPW = 2.0
 
 def _rtl_check(*, sim: str, seed: int, p10: float, p01: float, images: int, trials: int) -> dict:
     """LeNet-5 conv2 under the TAC plan (SECDED on its protected bits, mean correction) on the RTL."""
-    from qtaml_hw.cosim.layer_eval import protected_layer_check
+    from qtaml_hw.rtlnn.layer_eval import protected_layer_check
     from qtaml_hw.memory import FlipModel
 
     return protected_layer_check(model=MODEL, layer=RTL_LAYER, simulator=sim, flip_model=FlipModel(p10, p01),
@@ -126,7 +126,7 @@ def run(args) -> int:
     if args.quick:
         args.trials, args.test_subset = min(args.trials, 8), min(args.test_subset, 300)
     if args.sim != "none":
-        from qtaml_hw.cosim.simulators import check_simulator
+        from qtaml_hw.hdl.simulators import check_simulator
 
         check_simulator(args.sim)  # fail before any work, naming what to install
     out = Path(args.out)

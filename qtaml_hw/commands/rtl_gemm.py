@@ -24,8 +24,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from qtaml_hw.cosim.rtl_job import run_tile, top_config
-    from qtaml_hw.cosim.simulators import check_simulator
+    from qtaml_hw.fidelity.rtl_job import run_tile, top_config
+    from qtaml_hw.hdl.simulators import check_simulator
 
     check_simulator(args.sim)
     k = args.k if args.k is not None else 2 * args.n

@@ -46,8 +46,8 @@ def _progress(msg: str) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from qtaml_hw.cosim.layer_eval import PROTECT_CHOICES, leakage_trials, setup_layer, tac_plan, trials_agree
-    from qtaml_hw.cosim.simulators import check_simulator
+    from qtaml_hw.rtlnn.layer_eval import PROTECT_CHOICES, leakage_trials, setup_layer, tac_plan, trials_agree
+    from qtaml_hw.hdl.simulators import check_simulator
     from qtaml_hw.errors import QtamlError
 
     check_simulator(args.sim)

@@ -13,7 +13,7 @@ integer of magnitude at most K * 128 * 128 < 2^53.  Fault records change ``acc``
 * weight-memory (SRAM) faults: the weights the SRAM returns (``set_weights``, int8 codes
   decoded from a corrupted memory image, through ECC when on) replace ``v``;
 * register faults (saboteur site, cycle, mask in one run of a tile): each adds an exact
-  int32 delta to a block of ``acc``; the deltas come from a *tiling* object (the cosim
+  int32 delta to a block of ``acc``; the deltas come from a *tiling* object (the rtlnn
   layer's ``LayerMapping.register_fault_delta``, built on the RTL's cycle schedule), passed in
   so this module depends on nothing above ``nn``;
 * RTL accumulators (``set_accumulators``): the layer outputs an RTL run produced, so the

@@ -12,10 +12,10 @@ import os
 import cocotb
 import numpy as np
 
-from qtaml_hw.cosim.driver import AccelDriver, TopConfig
-from qtaml_hw.cosim.golden import gemm_int8_int32
-from qtaml_hw.cosim.layout import weight_words, weights_from_words
-from qtaml_hw.cosim.schedule import FAULT_CLASSES, Fault, GemmSchedule, reference_output
+from qtaml_hw.fidelity.driver import AccelDriver, TopConfig
+from qtaml_hw.fidelity.golden import gemm_int8_int32
+from qtaml_hw.fidelity.layout import weight_words, weights_from_words
+from qtaml_hw.fidelity.schedule import FAULT_CLASSES, Fault, GemmSchedule, reference_output
 from qtaml_hw.seeding import rng
 
 log = logging.getLogger("cocotb.tb_accel_top")
@@ -125,7 +125,7 @@ async def leakage_flips_in_sram(dut):
     Without ECC that is the corrupted weights; with ECC it is the Python SECDED decode of the
     same corrupted bit planes, and the RTL's corrected/uncorrectable counts equal the codec's.
     """
-    from qtaml_hw.cosim.leakage import corrupt_weight_words, ecc_expected_words
+    from qtaml_hw.fidelity.leakage import corrupt_weight_words, ecc_expected_words
 
     drv = await _driver(dut)
     cfg = drv.cfg

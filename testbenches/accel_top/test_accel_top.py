@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from qtaml_hw.cosim.driver import TopConfig
-from qtaml_hw.cosim.simulators import rtl_sources, run_cocotb
+from qtaml_hw.fidelity.driver import TopConfig
+from qtaml_hw.hdl.simulators import accel_sources, run_cocotb
 
 HERE = Path(__file__).resolve().parent
-TOP_SOURCES = ("accel_top", "gemm_ctrl", "systolic_array", "systolic_pe", "weight_sram")
-ECC_SOURCES = ("secded_enc", "secded_dec")
 
 ALL_TESTS = ("random_tiles_bit_exact", "accumulator_wraps_like_int32", "saboteur_matches_schedule",
              "leakage_flips_in_sram", "ecc_single_flips_corrected")
@@ -25,9 +23,8 @@ FAULTS = {"verilator": 120, "icarus": 40}
 
 
 def run_top(cfg: TopConfig, simulator: str, *, testcase=None, faults=40):
-    srcs = TOP_SOURCES + (ECC_SOURCES if cfg.ecc else ())
     env = cfg.env() | {"QTAML_TB_FAULTS": str(faults)}
-    return run_cocotb(toplevel="accel_top", sources=rtl_sources(*srcs), test_module="tb_accel_top",
+    return run_cocotb(toplevel="accel_top", sources=accel_sources(), test_module="tb_accel_top",
                       simulator=simulator, parameters=cfg.parameters(), test_dir=HERE,
                       extra_env=env, testcase=testcase)
 

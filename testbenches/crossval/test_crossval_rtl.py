@@ -48,7 +48,7 @@ def test_crossval_reports_a_model_off_by_one_cycle(monkeypatch, capsys):
     """Negative control: a model that places weight flips one cycle late disagrees with the RTL."""
     import dataclasses
 
-    import qtaml_hw.cosim.crossval as xv
+    import qtaml_hw.fidelity.crossval as xv
 
     real = xv.fault_effect
 

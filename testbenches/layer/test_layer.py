@@ -1,6 +1,6 @@
 """A LeNet-5 layer on the RTL vs the replay layer (design.md sections 3, 6), on Verilator and Icarus.
 
-The cocotb side is :mod:`qtaml_hw.cosim.layer_tb` (every tile of the layer, K chunks chained
+The cocotb side is :mod:`qtaml_hw.rtlnn.layer_tb` (every tile of the layer, K chunks chained
 through the output buffer); these launchers check the RTL accumulators against the integer
 golden model and the PyTorch replay layer bit-exactly, with leakage flips in the SRAM and
 saboteur register faults from records, and the accuracy the network gets from each.
@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qtaml_hw.cosim.layer_eval import (leakage_trials, setup_layer, software_accuracies, software_codes,
+from qtaml_hw.rtlnn.layer_eval import (leakage_trials, setup_layer, software_accuracies, software_codes,
                                        two_sample_comparison)
-from qtaml_hw.cosim.layer_job import run_layer_job
-from qtaml_hw.cosim.layer_map import RegisterFault
-from qtaml_hw.cosim.leakage import corrupt_weight_words
-from qtaml_hw.cosim.schedule import GemmSchedule
+from qtaml_hw.rtlnn.layer_job import run_layer_job
+from qtaml_hw.rtlnn.layer_map import RegisterFault
+from qtaml_hw.fidelity.leakage import corrupt_weight_words
+from qtaml_hw.fidelity.schedule import GemmSchedule
 from qtaml_hw.memory import FlipModel
 from qtaml_hw.seeding import rng
 

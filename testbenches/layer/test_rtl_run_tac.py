@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from qtaml_hw.cli import main
-from qtaml_hw.cosim.layer_eval import expected_reads, leakage_trials, setup_layer, tac_plan
+from qtaml_hw.rtlnn.layer_eval import expected_reads, leakage_trials, setup_layer, tac_plan
 from qtaml_hw.memory import FlipModel
 from qtaml_hw.nn.replay import layer_inputs
 from qtaml_hw.tac import corrected_dequantize
@@ -36,7 +36,7 @@ def test_tac_plan_with_secded_on_rtl_matches_software_simulation():
         assert t["bit_exact"] and t["ecc_counts_match"] and t["readback_matches_codec"]
         assert t["ecc_corrected"] > 0 and t["accuracy_rtl"] == t["accuracy_replay"]
     # the folded correction is exactly the TAC corrected dequantization of the words the SRAM returns
-    from qtaml_hw.cosim.layer_eval import draw_masks
+    from qtaml_hw.rtlnn.layer_eval import draw_masks
 
     dm, cm = draw_masks(setup, source="rtl", flip_model=fm, seed=7, trials=1, ecc=True, protect_bits=m)
     seen, _, _ = expected_reads(setup, dm[0], cm[0], ecc=True, protect_bits=m)

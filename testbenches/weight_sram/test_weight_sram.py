@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qtaml_hw.cosim.simulators import rtl_sources, run_cocotb
+from qtaml_hw.hdl.simulators import rtl_sources, run_cocotb
 
 HERE = Path(__file__).resolve().parent
 CONFIGS = {"plain": (0, 8), "ecc-m1": (1, 1), "ecc-m2": (1, 2), "ecc-m4": (1, 4), "ecc-m8": (1, 8)}

@@ -18,8 +18,8 @@ from qtaml_hw.memory import FlipModel, flip_bits, quantize
 
 @pytest.mark.parametrize("m", [1, 2, 4, 8])
 def test_plane_order_matches_rtl_contract(m):
-    """data bit g*m + j = bit (8-m+j) of weight g: the same words cosim.leakage builds for the RTL."""
-    from qtaml_hw.cosim.leakage import bit_planes, with_planes
+    """data bit g*m + j = bit (8-m+j) of weight g: the same words fidelity.leakage builds for the RTL."""
+    from qtaml_hw.fidelity.leakage import bit_planes, with_planes
 
     codes = np.random.default_rng(m).integers(0, 256, (5, 8), dtype=np.uint8)
     words = codes.view("<u8").reshape(-1)

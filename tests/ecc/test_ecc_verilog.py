@@ -10,7 +10,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from qtaml_hw.cosim.simulators import RTL_DIR
+from qtaml_hw.hdl.simulators import RTL_DIR
 from qtaml_hw.ecc import make_code
 from qtaml_hw.ecc.verilog import RTL_WIDTHS, generate, stale_files
 
@@ -39,7 +39,7 @@ def test_ecc_gen_cli_writes_and_checks(cli, tmp_path):
 
 
 def test_generated_sec_modules_lint_clean(tmp_path, monkeypatch):
-    import qtaml_hw.cosim.synth as synth
+    import qtaml_hw.hdl.synth as synth
 
     for kind in ("sec", "secded"):
         for name, text in generate(kind).items():

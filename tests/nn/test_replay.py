@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from qtaml_hw.cosim.layer_eval import setup_layer, software_codes, two_sample_comparison
-from qtaml_hw.cosim.layer_map import RegisterFault
+from qtaml_hw.rtlnn.layer_eval import setup_layer, software_codes, two_sample_comparison
+from qtaml_hw.rtlnn.layer_map import RegisterFault
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.memory import FlipModel
 from qtaml_hw.nn.replay import ReplayLayer

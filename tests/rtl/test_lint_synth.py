@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qtaml_hw.cosim.simulators import rtl_sources
-from qtaml_hw.cosim.synth import iverilog_check, rtl_files, verilator_lint, yosys_cells
+from qtaml_hw.hdl.simulators import accel_sources, rtl_sources
+from qtaml_hw.hdl.synth import iverilog_check, rtl_files, verilator_lint, yosys_cells
 
 TOPS = [p.stem for p in rtl_files()]
 # Non-default configurations of the accelerator that must stay clean as well.
@@ -39,7 +39,7 @@ def test_iverilog_2005(top, params):
 
 def test_lint_catches_a_real_warning(tmp_path, monkeypatch):
     """The lint check is not vacuous: an unused input is reported."""
-    import qtaml_hw.cosim.synth as synth
+    import qtaml_hw.hdl.synth as synth
 
     (tmp_path / "bad_mod.v").write_text("module bad_mod(input a_i, input b_i, output y_o);\n"
                                         "  assign y_o = a_i;\nendmodule\n")
@@ -51,7 +51,7 @@ def test_lint_catches_a_real_warning(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_yosys_synthesises_accelerator():
     """accel_top (4x4) maps to gates; the array dominates and 16 PEs cost ~16x one PE."""
-    srcs = rtl_sources("accel_top", "gemm_ctrl", "systolic_array", "systolic_pe", "weight_sram")
+    srcs = accel_sources()
     top = yosys_cells("accel_top", srcs, {"N": 4})
     pe = yosys_cells("systolic_pe", rtl_sources("systolic_pe"))
     assert pe["cells"] > 300  # an 8x8 signed multiplier and a 32-bit adder

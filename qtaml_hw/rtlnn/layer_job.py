@@ -1,22 +1,19 @@
 """Launch a mapped layer on the RTL through cocotb and get its accumulators back (design.md section 6).
 
-Same approach as :mod:`qtaml_hw.cosim.rtl_job`: the job goes to the simulator in an .npz
-file, :mod:`qtaml_hw.cosim.layer_tb` runs every tile of the layer, and the results come back
+Same approach as :mod:`qtaml_hw.fidelity.rtl_job`: the job goes to the simulator in an .npz
+file, :mod:`qtaml_hw.rtlnn.layer_tb` runs every tile of the layer, and the results come back
 in a second file; the simulator's own output goes to a log file (stdout stays clean for --json).
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 
-from qtaml_hw.cosim.layer_map import LayerMapping, RegisterFault, top_config_for
-from qtaml_hw.cosim.rtl_job import TOP_SOURCES
-from qtaml_hw.cosim.simulators import BUILD_ROOT, check_simulator, rtl_sources, run_cocotb, sim_output_to
+from qtaml_hw.rtlnn.layer_map import LayerMapping, RegisterFault, top_config_for
+from qtaml_hw.hdl.job import run_job
+from qtaml_hw.hdl.simulators import accel_sources, check_simulator
 from qtaml_hw.errors import QtamlError
 
 log = logging.getLogger(__name__)
@@ -51,24 +48,14 @@ def run_layer_job(mapping: LayerMapping, a_pad: np.ndarray, *, simulator: str, d
         raise QtamlError("at most one register fault per run (trial, ct, kc, rc)")
     if len(faults) and (faults[:, 0].min() < 0 or faults[:, 0].max() >= t):
         raise QtamlError(f"register fault trial index out of range [0, {t})")
-    srcs = TOP_SOURCES + (("secded_enc", "secded_dec") if ecc else ())
-    with tempfile.TemporaryDirectory() as tmp:
-        job, res = Path(tmp) / "job.npz", Path(tmp) / "res.npz"
-        np.savez(job, a=np.asarray(a_pad, np.int8), image=image, data_mask=dm, check_mask=cm, faults=faults,
-                 geom=np.array([mapping.n_ct, mapping.n_kc, mapping.ppc, mapping.words_per_tile]),
-                 readback=int(readback))
-        log_path = BUILD_ROOT / simulator / "layer-run.log"
-        t0 = time.perf_counter()
-        try:
-            with sim_output_to(log_path):
-                run_cocotb(toplevel="accel_top", sources=rtl_sources(*srcs), test_module="qtaml_hw.cosim.layer_tb",
-                           simulator=simulator, parameters=cfg.parameters(), waves_on_failure=False,
-                           extra_env=cfg.env() | {"QTAML_JOB": str(job), "QTAML_JOB_OUT": str(res)})
-        except (AssertionError, RuntimeError) as exc:
-            raise QtamlError(f"{simulator} build/run failed ({str(exc).splitlines()[0][:120]}); see {log_path}") from None
-        wall = time.perf_counter() - t0
-        r = dict(np.load(res))
-    log.info("simulator log: %s", log_path)
+    job = run_job(simulator=simulator, toplevel="accel_top", sources=accel_sources(),
+                  test_module="qtaml_hw.rtlnn.layer_tb", parameters=cfg.parameters(), env=cfg.env(),
+                  job={"a": np.asarray(a_pad, np.int8), "image": image, "data_mask": dm, "check_mask": cm,
+                       "faults": faults, "readback": int(readback),
+                       "geom": np.array([mapping.n_ct, mapping.n_kc, mapping.ppc, mapping.words_per_tile])},
+                  log_name="layer-run.log")
+    r, wall = job.arrays, job.wall_s
+    log.info("simulator log: %s", job.log_path)
     return {"acc": r["acc"][:, :, : mapping.n_out], "corrected": r["corrected"], "uncorrectable": r["uncorrectable"],
             "seen": r["seen"], "cycles": int(r["cycles"]), "crossings": int(r["crossings"]),
             "run_s": float(r["run_s"]), "job_s": float(r["job_s"]), "wall_s": wall, "trials": t}

@@ -1,7 +1,7 @@
 """Run a random GEMM tile with leakage flips in weight SRAM on the RTL (design.md sections 5, 6).
 
 :func:`run_tile` draws A and W from the seed, draws SRAM flips with the memory model,
-runs ``accel_top`` once through :mod:`qtaml_hw.cosim.job_tb`, and compares the RTL output
+runs ``accel_top`` once through :mod:`qtaml_hw.fidelity.job_tb`, and compares the RTL output
 bit-exactly with the golden model on the weights the SRAM returns (corrupted, or SECDED-
 decoded), plus the RTL's ECC counts with the Python codec's.
 """
@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 
-from qtaml_hw.cosim.driver import TopConfig
-from qtaml_hw.cosim.golden import gemm_int8_int32
-from qtaml_hw.cosim.layout import check_tile, weight_words, weights_from_words
-from qtaml_hw.cosim.leakage import corrupt_weight_words, ecc_expected_words
-from qtaml_hw.cosim.simulators import BUILD_ROOT, check_simulator, rtl_sources, run_cocotb, sim_output_to
+from qtaml_hw.fidelity.driver import TopConfig
+from qtaml_hw.fidelity.golden import gemm_int8_int32
+from qtaml_hw.fidelity.layout import check_tile, weight_words, weights_from_words
+from qtaml_hw.fidelity.leakage import corrupt_weight_words, ecc_expected_words
+from qtaml_hw.hdl.job import run_job
+from qtaml_hw.hdl.simulators import accel_sources, check_simulator
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.seeding import rng
 
 log = logging.getLogger(__name__)
-TOP_SOURCES = ("accel_top", "gemm_ctrl", "systolic_array", "systolic_pe", "weight_sram")
 PROTECT_CHOICES = (1, 2, 4, 8)
 
 
@@ -65,23 +62,13 @@ def run_tile(*, simulator: str, n: int, k: int, rows: int, seed: int, flip_model
     w_seen = weights_from_words(seen, n=n)
     expect = gemm_int8_int32(a, w_seen)
     clean = gemm_int8_int32(a, w)
-    srcs = TOP_SOURCES + (("secded_enc", "secded_dec") if ecc else ())
-    with tempfile.TemporaryDirectory() as tmp:
-        job, res = Path(tmp) / "job.npz", Path(tmp) / "res.npz"
-        np.savez(job, a=a, words=words, data_mask=data_mask, check_mask=check_mask)
-        t0 = time.perf_counter()
-        log_path = BUILD_ROOT / simulator / "rtl-gemm.log"
-        try:
-            with sim_output_to(log_path):
-                run_cocotb(toplevel="accel_top", sources=rtl_sources(*srcs), test_module="qtaml_hw.cosim.job_tb",
-                           simulator=simulator, parameters=cfg.parameters(), waves=waves,
-                           waves_on_failure=False,
-                           extra_env=cfg.env() | {"QTAML_JOB": str(job), "QTAML_JOB_OUT": str(res)})
-        except (AssertionError, RuntimeError) as exc:
-            raise QtamlError(f"{simulator} build/run failed ({str(exc).splitlines()[0][:120]}); see {log_path}") from None
-        wall = time.perf_counter() - t0
-        log.info("simulator log: %s", log_path)
-        r = dict(np.load(res))
+    job = run_job(simulator=simulator, toplevel="accel_top", sources=accel_sources(),
+                  test_module="qtaml_hw.fidelity.job_tb", parameters=cfg.parameters(), env=cfg.env(),
+                  job={"a": a, "words": words, "data_mask": data_mask, "check_mask": check_mask},
+                  log_name="rtl-gemm.log", waves=waves)
+    wall = job.wall_s
+    log.info("simulator log: %s", job.log_path)
+    r = job.arrays
     out = r["out"]
     bits_flipped = int(sum(bin(int(x)).count("1") for x in data_mask)
                        + sum(bin(int(x)).count("1") for x in check_mask))

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qtaml_hw.cosim.golden import gemm_int8_int32
-from qtaml_hw.cosim.reuse import (CLASS_WIDTH, FaultEffect, enumerate_masking, fault_effect, faulty_output,
+from qtaml_hw.fidelity.golden import gemm_int8_int32
+from qtaml_hw.fidelity.reuse import (CLASS_WIDTH, FaultEffect, enumerate_masking, fault_effect, faulty_output,
                                   live_cycles, sites, structural_masking)
-from qtaml_hw.cosim.schedule import FAULT_CLASSES, Fault, GemmSchedule, reference_output
+from qtaml_hw.fidelity.schedule import FAULT_CLASSES, Fault, GemmSchedule, reference_output
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.seeding import rng
 
@@ -145,7 +145,7 @@ def test_dataflow_graph_reach_equals_reuse_model(n, rows, passes):
     Positive operands below 64 and masks setting bit 6 rule out data masking and cancellation,
     so every reached output must change; the SRAM mask sets bit 6 of all 8 weights of a word.
     """
-    from qtaml_hw.cosim.dataflow import build_graph, class_node, reachable_outputs
+    from qtaml_hw.fidelity.dataflow import build_graph, class_node, reachable_outputs
 
     gen = rng(7, "test_reuse", "graph")
     a = gen.integers(1, 64, (rows, passes * n)).astype(np.int8)
@@ -165,8 +165,8 @@ def test_dataflow_graph_reach_equals_reuse_model(n, rows, passes):
 
 
 def test_dataflow_graph_structure_and_masking():
-    from qtaml_hw.cosim.dataflow import build_graph, graph_masking, reachable_outputs, reuse_profile
-    from qtaml_hw.cosim.sites import enumerate_sites
+    from qtaml_hw.fidelity.dataflow import build_graph, graph_masking, reachable_outputs, reuse_profile
+    from qtaml_hw.fidelity.sites import enumerate_sites
 
     s = GemmSchedule(n=4, rows=4, passes=2)
     g = build_graph(s, sram_words=8)
@@ -177,7 +177,7 @@ def test_dataflow_graph_structure_and_masking():
     assert g.edges[("a", 1, 1), ("a", 1, 2)]["kind"] == "east"
     assert g.edges[("p", 3, 2), ("o", 2)]["kind"] == "south"
     assert g.edges[("o", 2), ("obuf", 1, 2)]["when"] == {s.out_cycle(0, 1, 2), s.out_cycle(1, 1, 2)}
-    from qtaml_hw.cosim.reuse import reuse_factor_table
+    from qtaml_hw.fidelity.reuse import reuse_factor_table
 
     table = reuse_factor_table(n=4, rows=4, passes=2, sram_words=8)
     for cls in FAULT_CLASSES:

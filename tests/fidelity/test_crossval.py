@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qtaml_hw.cosim.crossval import build_config, check, fault_of, plan_campaign, sram_depth, tile_of
-from qtaml_hw.cosim.reuse import CLASS_WIDTH
-from qtaml_hw.cosim.schedule import FAULT_CLASSES, GemmSchedule, reference_output
+from qtaml_hw.fidelity.crossval import build_config, check, fault_of, plan_campaign, sram_depth, tile_of
+from qtaml_hw.fidelity.reuse import CLASS_WIDTH
+from qtaml_hw.fidelity.schedule import FAULT_CLASSES, GemmSchedule, reference_output
 from qtaml_hw.errors import QtamlError
 
 

@@ -2,7 +2,7 @@
 
 :func:`setup_layer` quantizes a checkpoint (int8 weights), calibrates the layer's activation
 scale on unlabeled training images, maps the layer onto the array
-(:mod:`qtaml_hw.cosim.layer_map`) and replaces it by a :class:`~qtaml_hw.nn.replay.ReplayLayer`.
+(:mod:`qtaml_hw.rtlnn.layer_map`) and replaces it by a :class:`~qtaml_hw.nn.replay.ReplayLayer`.
 
 :func:`leakage_trials` draws weight-memory (SRAM) leakage per trial, runs the layer on the RTL
 for every trial in one simulator job, and for each trial checks
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from qtaml_hw.cosim.layer_job import run_layer_job
-from qtaml_hw.cosim.layer_map import LayerMapping, map_layer
-from qtaml_hw.cosim.leakage import corrupt_weight_words, ecc_expected_words
+from qtaml_hw.rtlnn.layer_job import run_layer_job
+from qtaml_hw.rtlnn.layer_map import LayerMapping, map_layer
+from qtaml_hw.fidelity.leakage import corrupt_weight_words, ecc_expected_words
 from qtaml_hw.errors import QtamlError
 
 log = logging.getLogger(__name__)

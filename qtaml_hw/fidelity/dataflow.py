@@ -12,7 +12,7 @@ whose nodes are the storage elements of a run (:func:`build_graph`):
 An edge u -> v means "the value u holds during cycle t is part of what v holds during
 t+1" (every storage element is a register clocked every cycle).  Its attribute ``when`` is
 the set of cycles t in which the transfer happens (``None``: every cycle), computed from
-:class:`qtaml_hw.cosim.schedule.GemmSchedule`; ``kind`` names it:
+:class:`qtaml_hw.fidelity.schedule.GemmSchedule`; ``kind`` names it:
 
 =============  ===========================  ============================================
 kind           edge                          when (t)
@@ -34,7 +34,7 @@ act_read       abuf(p,m,r) -> a(r,0)         the byte enters the array at t's ed
 :func:`reachable_outputs` follows these edges through time from a register flipped at the
 edge ending cycle t (faulty from t+1) and returns the final output elements the faulty
 value reaches: FIdelity's affected neurons, whose count is the reuse factor.  The
-reuse-factor model (:mod:`qtaml_hw.cosim.reuse`) derives the same sets in closed form;
+reuse-factor model (:mod:`qtaml_hw.fidelity.reuse`) derives the same sets in closed form;
 the tests check one against the other for every site and cycle, and
 :func:`reuse_profile` / :func:`graph_masking` tabulate reuse factors and masking from the
 graph.
@@ -47,7 +47,7 @@ from collections import deque
 import networkx as nx
 import numpy as np
 
-from qtaml_hw.cosim.schedule import FAULT_CLASSES, GemmSchedule
+from qtaml_hw.fidelity.schedule import FAULT_CLASSES, GemmSchedule
 from qtaml_hw.errors import QtamlError
 
 

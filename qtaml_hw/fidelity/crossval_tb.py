@@ -1,7 +1,7 @@
 """cocotb module of the cross-validation campaign: many saboteur injections per simulator launch.
 
-design.md section 6.  The plan (``QTAML_XV_JOB``, an .npz from
-:func:`qtaml_hw.cosim.crossval.plan_campaign`) holds tiles (A, W, preload, shape) and
+design.md section 6.  The plan (``QTAML_JOB``, an .npz from
+:func:`qtaml_hw.fidelity.crossval.plan_campaign`) holds tiles (A, W, preload, shape) and
 injections (tile, class, row, col, cycle, mask).  One build, one launch, one start/done
 handshake per injection; memories are written only when the tile changes (and one SRAM
 word is rewritten after an SRAM fault, which would otherwise persist).  The output buffer
@@ -9,7 +9,7 @@ is *not* reloaded between injections: each run's result is the next run's preloa
 the checker knows because it reads every result.  The saboteur stays armed (it only fires
 while busy) and only the saboteur inputs that change are written, so an injection costs
 about 3 + 3M Python <-> simulator crossings whatever the number of cycles.
-Results go to ``QTAML_XV_OUT``; progress ("done total") to ``QTAML_XV_PROGRESS``.
+Results go to ``QTAML_JOB_OUT``; progress through :func:`qtaml_hw.hdl.job.report_progress`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import time
 import cocotb
 import numpy as np
 
-from qtaml_hw.cosim.driver import CLOCK_NS, AccelDriver, TopConfig
-from qtaml_hw.cosim.layout import unpack_int32_row
-from qtaml_hw.cosim.schedule import FAULT_CLASSES, GemmSchedule
+from qtaml_hw.fidelity.driver import CLOCK_NS, AccelDriver, TopConfig
+from qtaml_hw.fidelity.layout import unpack_int32_row
+from qtaml_hw.fidelity.schedule import FAULT_CLASSES, GemmSchedule
+from qtaml_hw.hdl.job import report_progress
 
 
 class _Inputs:
@@ -43,8 +44,7 @@ class _Inputs:
 async def crossval_campaign(dut):
     from cocotb.triggers import RisingEdge, with_timeout
 
-    job = np.load(os.environ["QTAML_XV_JOB"])
-    progress_path = os.environ.get("QTAML_XV_PROGRESS")
+    job = np.load(os.environ["QTAML_JOB"])
     drv = AccelDriver(dut, TopConfig.from_env())
     cfg = drv.cfg
     await drv.start()
@@ -102,12 +102,7 @@ async def crossval_campaign(dut):
             drv._set(sram_we_i=1, sram_addr_i=addr, sram_wdata_i=int(images[addr]))
             await drv._edge()
             drv._set(sram_we_i=0)
-        now = time.perf_counter()
-        if progress_path and (now - last_report > 1.0 or j == n_inj - 1):
-            last_report = now
-            with open(progress_path + ".tmp", "w") as fh:
-                fh.write(f"{j + 1} {n_inj} {now - t0:.3f}\n")
-            os.replace(progress_path + ".tmp", progress_path)
+        last_report = report_progress(j + 1, n_inj, t0, last_report)
     wall = time.perf_counter() - t0
-    np.savez(os.environ["QTAML_XV_OUT"], outs=outs, cycles=cycles_seen, crossings=drv.crossings,
+    np.savez(os.environ["QTAML_JOB_OUT"], outs=outs, cycles=cycles_seen, crossings=drv.crossings,
              wall_s=wall, load_s=load_s)

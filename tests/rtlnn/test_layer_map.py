@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from qtaml_hw.cosim.golden import wrap_int32
-from qtaml_hw.cosim.layer_map import RegisterFault, im2col, map_layer, quantize_activations
-from qtaml_hw.cosim.schedule import Fault, GemmSchedule, reference_output
+from qtaml_hw.fidelity.golden import wrap_int32
+from qtaml_hw.rtlnn.layer_map import RegisterFault, im2col, map_layer, quantize_activations
+from qtaml_hw.fidelity.schedule import Fault, GemmSchedule, reference_output
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.seeding import rng
 

@@ -4,7 +4,7 @@ design.md section 6; FIdelity (He et al., MICRO 2020, seed 003): a datapath flip
 one software variable at a time, so a single-cycle bit flip in it changes that variable for
 exactly the operations that *reuse* the held value, and the faulty outputs follow from the
 variable's change by the layer's arithmetic.  For ``rtl/accel_top.v`` (timing in
-:mod:`qtaml_hw.cosim.schedule`, names: run cycle t, flip XORed into the register's next
+:mod:`qtaml_hw.fidelity.schedule`, names: run cycle t, flip XORed into the register's next
 value at the edge ending t, so the faulty value is held from t+1; k = pN + r):
 
 =========  =========================================  ===============================  ============
@@ -35,7 +35,7 @@ is not live at t+1: idle lane, before its load, after its last use, SRAM word al
 or by the data (e.g. A[m][k] = 0 for a weight flip).  :func:`structural_masking` gives the
 structural probability over uniform (site, cycle, bit) in closed form;
 :func:`enumerate_masking` counts it exactly (and the data-dependent one) by enumeration,
-and :mod:`qtaml_hw.cosim.dataflow` derives the same live sets from the dataflow graph.
+and :mod:`qtaml_hw.fidelity.dataflow` derives the same live sets from the dataflow graph.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qtaml_hw.cosim.golden import wrap_int32
-from qtaml_hw.cosim.schedule import FAULT_CLASSES, Fault, GemmSchedule
+from qtaml_hw.fidelity.golden import wrap_int32
+from qtaml_hw.fidelity.schedule import FAULT_CLASSES, Fault, GemmSchedule
 from qtaml_hw.errors import QtamlError
 
 #: Bits per register of each saboteur class (``sram``: one 64-bit word of 8 int8 weights).
@@ -118,7 +118,7 @@ def fault_effect(fault: Fault, a, w, *, n: int, preload=None) -> FaultEffect:
     """Analytic effect of one saboteur fault on the run ``O = Pre + A @ W`` (module docstring).
 
     ``a`` (M, K) and ``w`` (K, N) int8, ``preload`` (M, N) int32 or None; ``fault`` as in
-    :class:`qtaml_hw.cosim.schedule.Fault` (any XOR mask within the register's width; for
+    :class:`qtaml_hw.fidelity.schedule.Fault` (any XOR mask within the register's width; for
     ``sram`` the row is the word address and the mask a 64-bit data mask).
     """
     a64, w64, pre = _check_operands(a, w, n, preload)
@@ -275,7 +275,7 @@ def enumerate_masking(cls: str, a, w, *, n: int, preload=None, sram_words: int |
 
 
 def reuse_factor_table(*, n: int, rows: int, passes: int, sram_words: int | None = None) -> dict:
-    """FIdelity's per-class, per-cycle table from the dataflow graph (:mod:`qtaml_hw.cosim.dataflow`).
+    """FIdelity's per-class, per-cycle table from the dataflow graph (:mod:`qtaml_hw.fidelity.dataflow`).
 
     {class: {"mean_reuse_factor": (T,), "live_fraction": (T,), "max_reuse_factor", "p_masked"}}:
     for a flip at the edge ending cycle t, the mean over the class's sites of the number of
@@ -283,7 +283,7 @@ def reuse_factor_table(*, n: int, rows: int, passes: int, sram_words: int | None
     structural masking probability over uniform (site, cycle), which equals
     :func:`structural_masking`.
     """
-    from qtaml_hw.cosim.dataflow import build_graph, reuse_profile
+    from qtaml_hw.fidelity.dataflow import build_graph, reuse_profile
 
     s = GemmSchedule(n=n, rows=rows, passes=passes)
     g = build_graph(s, sram_words=sram_words)

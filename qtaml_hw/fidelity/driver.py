@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qtaml_hw.cosim.layout import pack_int32_row, row_words, unpack_int32_row, weight_words
-from qtaml_hw.cosim.schedule import CLASS_CODE, Fault, GemmSchedule
+from qtaml_hw.fidelity.layout import pack_int32_row, row_words, unpack_int32_row, weight_words
+from qtaml_hw.fidelity.schedule import CLASS_CODE, Fault, GemmSchedule
 
 CLOCK_NS = 10
 

@@ -11,10 +11,10 @@ import shutil
 
 import pytest
 
-from qtaml_hw.cosim import sites as S
-from qtaml_hw.cosim.crossval import sram_depth
-from qtaml_hw.cosim.driver import TopConfig
-from qtaml_hw.cosim.reuse import CLASS_WIDTH
+from qtaml_hw.fidelity import sites as S
+from qtaml_hw.fidelity.crossval import sram_depth
+from qtaml_hw.fidelity.driver import TopConfig
+from qtaml_hw.fidelity.reuse import CLASS_WIDTH
 from qtaml_hw.errors import QtamlError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qtaml_hw.cosim.simulators import check_simulator, rtl_sources, run_cocotb
+from qtaml_hw.hdl.simulators import check_simulator, rtl_sources, run_cocotb
 from qtaml_hw.errors import QtamlError
 
 FAILING_TB = '''

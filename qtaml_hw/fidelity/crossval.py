@@ -1,42 +1,39 @@
 """Cross-validation campaign: RTL saboteur injections vs the reuse-factor software model.
 
-design.md section 6: the software fault model (:mod:`qtaml_hw.cosim.reuse`) must predict
+design.md section 6: the software fault model (:mod:`qtaml_hw.fidelity.reuse`) must predict
 the RTL's faulty outputs bit-exactly.  :func:`plan_campaign` draws, from the seed, random
 tiles (shape M in [1, MaxRows], P in [1, MaxPasses], int8 operands, int32 preload) and
 random single-bit injections, uniform over the chosen classes, then over the class's sites
 (weight/act/psum: N^2 PEs, out: N columns, sram: every word of the build's SRAM), the
 run's cycles [0, T) and the register's bits.  :func:`run_rtl` runs them all in one
-simulator launch (:mod:`qtaml_hw.cosim.crossval_tb`); :func:`check` compares every RTL
-output bit-exactly with :func:`qtaml_hw.cosim.reuse.faulty_output` (the preload of an
+simulator launch (:mod:`qtaml_hw.fidelity.crossval_tb`); :func:`check` compares every RTL
+output bit-exactly with :func:`qtaml_hw.fidelity.reuse.faulty_output` (the preload of an
 injection is the previous RTL result, see the testbench), and reports per class the
 agreement, the measured masked fraction (RTL output equal to the clean one), the model's
 predicted masked fraction on the same injections, and the closed-form structural masking
-probability (:func:`qtaml_hw.cosim.reuse.structural_masking`, averaged over the tiles).
+probability (:func:`qtaml_hw.fidelity.reuse.structural_masking`, averaged over the tiles).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import tempfile
-import threading
 import time
-from pathlib import Path
 
 import numpy as np
 
-from qtaml_hw.cosim.driver import TopConfig
-from qtaml_hw.cosim.golden import wrap_int32
-from qtaml_hw.cosim.layout import weight_words
-from qtaml_hw.cosim.reuse import CLASS_WIDTH, fault_effect, structural_masking
-from qtaml_hw.cosim.schedule import FAULT_CLASSES, Fault, GemmSchedule
-from qtaml_hw.cosim.simulators import BUILD_ROOT, check_simulator, rtl_sources, run_cocotb, sim_output_to
+from qtaml_hw.fidelity.driver import TopConfig
+from qtaml_hw.fidelity.golden import wrap_int32
+from qtaml_hw.fidelity.layout import weight_words
+from qtaml_hw.fidelity.reuse import CLASS_WIDTH, fault_effect, structural_masking
+from qtaml_hw.fidelity.schedule import FAULT_CLASSES, Fault, GemmSchedule
+from qtaml_hw.hdl.job import run_job
+from qtaml_hw.hdl.simulators import accel_sources, check_simulator
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.seeding import rng
 
 log = logging.getLogger(__name__)
 
-TOP_SOURCES = ("accel_top", "gemm_ctrl", "systolic_array", "systolic_pe", "weight_sram")
 #: Build per array size: (RowBits, PassBits) -> tiles up to M = 2^RowBits rows, P = 2^PassBits passes.
 BUILDS = {4: (2, 2), 8: (3, 1), 16: (2, 1)}
 
@@ -116,53 +113,19 @@ def tile_of(plan: dict, b: int):
     return plan["a"][b, :m, :k], plan["w"][b, :k], plan["pre"][b, :m]
 
 
-def _progress_watch(path: Path, stream, stop: threading.Event, label: str):
-    last = None
-    while not stop.wait(2.0):
-        try:
-            text = path.read_text().split()
-        except (OSError, ValueError):
-            continue
-        if len(text) == 3 and text != last:
-            last = text
-            done, total, secs = int(text[0]), int(text[1]), float(text[2])
-            stream.write(f"crossval {label}: {done}/{total} injections, {done / max(secs, 1e-9):.0f}/s\n")
-
-
 def run_rtl(plan: dict, *, simulator: str, progress: bool = False) -> dict:
     """All injections of ``plan`` on the RTL in one launch; returns outputs and timing."""
     check_simulator(simulator)
     cfg = plan["cfg"]
     keys = ("a", "pre", "sram_images", "tile_rows", "tile_passes", "f_tile", "f_cls", "f_row", "f_col",
             "f_cycle", "f_mask")
-    with tempfile.TemporaryDirectory() as tmp:
-        job, out, prog = Path(tmp) / "job.npz", Path(tmp) / "out.npz", Path(tmp) / "progress"
-        np.savez(job, **{k: plan[k] for k in keys})
-        log_path = BUILD_ROOT / simulator / f"crossval-n{cfg.n}.log"
-        t0 = time.perf_counter()
-        stop = threading.Event()
-        with sim_output_to(log_path) as real_err:
-            watcher = None
-            if progress:
-                watcher = threading.Thread(target=_progress_watch, args=(prog, real_err, stop, simulator), daemon=True)
-                watcher.start()
-            try:
-                run_cocotb(toplevel="accel_top", sources=rtl_sources(*TOP_SOURCES),
-                           test_module="qtaml_hw.cosim.crossval_tb", simulator=simulator,
-                           parameters=cfg.parameters(), waves_on_failure=False,
-                           extra_env=cfg.env() | {"QTAML_XV_JOB": str(job), "QTAML_XV_OUT": str(out),
-                                                  "QTAML_XV_PROGRESS": str(prog)})
-            except (AssertionError, RuntimeError) as exc:
-                raise QtamlError(f"{simulator} build/run failed ({str(exc).splitlines()[0][:120]}); "
-                                 f"see {log_path}") from None
-            finally:
-                stop.set()
-                if watcher is not None:
-                    watcher.join()
-        wall = time.perf_counter() - t0
-        res = dict(np.load(out))
+    job = run_job(simulator=simulator, toplevel="accel_top", sources=accel_sources(),
+                  test_module="qtaml_hw.fidelity.crossval_tb", parameters=cfg.parameters(), env=cfg.env(),
+                  job={k: plan[k] for k in keys}, log_name=f"crossval-n{cfg.n}.log",
+                  progress_label=f"crossval {simulator} injections" if progress else None)
+    res = job.arrays
     return {"outs": res["outs"], "cycles": res["cycles"], "crossings": int(res["crossings"]),
-            "sim_s": float(res["wall_s"]), "load_s": float(res["load_s"]), "wall_s": wall}
+            "sim_s": float(res["wall_s"]), "load_s": float(res["load_s"]), "wall_s": job.wall_s}
 
 
 def check(plan: dict, rtl: dict) -> dict:

@@ -26,6 +26,8 @@ from qtaml_hw.errors import QtamlError
 SIMULATORS = ("verilator", "icarus")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RTL_DIR = REPO_ROOT / "rtl"
+#: The accelerator's source list (one file per line, relative to the list; ``#`` comments).
+ACCEL_FILE_LIST = RTL_DIR / "files.f"
 BUILD_ROOT = REPO_ROOT / "sim" / "build"
 TIMESCALE = ("1ns", "1ps")
 
@@ -90,7 +92,39 @@ class SimConfig:
             [self.toplevel, [str(s) for s in self.sources], list(self.parameters)], default=str
         )
         tag = hashlib.sha256(key.encode()).hexdigest()[:10]
-        return BUILD_ROOT / self.simulator / f"{self.toplevel}_{tag}"
+        return BUILD_ROOT / self.simulator / f"{self.toplevel}_{tag}{worker_suffix()}"
+
+
+def worker_suffix() -> str:
+    """``_gw0`` etc. under pytest-xdist, so parallel workers never share a build directory."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return f"_{worker}" if worker else ""
+
+
+def read_file_list(path: Path) -> tuple[Path, ...]:
+    """Sources named in a file list (``.f``): one path per line relative to the list, ``#``/``//`` comments."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise QtamlError(f"cannot read file list {path}: {exc.strerror}") from None
+    out = []
+    for line in lines:
+        entry = line.split("//")[0].split("#")[0].strip()
+        if not entry:
+            continue
+        src = (path.parent / entry).resolve()
+        if not src.exists():
+            raise QtamlError(f"{path}: source not found: {entry}")
+        out.append(src)
+    if not out:
+        raise QtamlError(f"file list {path} names no sources")
+    return tuple(out)
+
+
+def accel_sources() -> tuple[Path, ...]:
+    """Every source of ``accel_top`` (ECC codec included; unused modules cost nothing), from rtl/files.f."""
+    return read_file_list(ACCEL_FILE_LIST)
 
 
 def rtl_sources(*names: str) -> tuple[Path, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qtaml_hw.cosim.leakage import bit_planes, with_planes
+from qtaml_hw.fidelity.leakage import bit_planes, with_planes
 from qtaml_hw.seeding import rng
 
 

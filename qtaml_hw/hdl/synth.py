@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from qtaml_hw.cosim.simulators import RTL_DIR, simulator_env
+from qtaml_hw.hdl.simulators import RTL_DIR, simulator_env
 from qtaml_hw.errors import QtamlError
 
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from qtaml_hw.cosim.simulators import BUILD_ROOT, RTL_DIR
+from qtaml_hw.hdl.simulators import BUILD_ROOT, RTL_DIR, accel_sources
 from qtaml_hw.errors import QtamlError
 
 PARSER_DIR = BUILD_ROOT / "pyverilog"
@@ -96,7 +96,7 @@ class RegSite:
 
 # ------------------------------------------------------------------ parsing
 def rtl_files() -> list[Path]:
-    return sorted(RTL_DIR.glob("*.v"))
+    return list(accel_sources())
 
 
 def _preprocess(path: Path, out_dir: Path) -> str:
@@ -317,7 +317,7 @@ def enumerate_sites(*, n: int = 4, row_bits: int = 2, pass_bits: int = 2, ecc: i
     el.module(top, params, "")
     missing = sorted(set(el.found) - set(ROLES))
     if missing:
-        raise QtamlError(f"registers without a role in qtaml_hw.cosim.sites.ROLES: {missing}")
+        raise QtamlError(f"registers without a role in qtaml_hw.fidelity.sites.ROLES: {missing}")
     return [RegSite(m, name, ROLES[(m, name)], rec["width"], rec["depth"], tuple(rec["paths"]))
             for (m, name), rec in sorted(el.found.items())]
 

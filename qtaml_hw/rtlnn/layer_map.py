@@ -29,7 +29,7 @@ columns are dropped, so padding never changes a result, even when it is corrupte
 
 Layer memory image: all weight tiles of the layer, tile ``(ct, kc)`` at words
 ``(ct * n_kc + kc) * wpt .. + wpt - 1`` (``wpt = ppc * N * N / 8``), each tile in
-:func:`qtaml_hw.cosim.layout.weight_words` order.  Leakage corrupts this image once per trial
+:func:`qtaml_hw.fidelity.layout.weight_words` order.  Leakage corrupts this image once per trial
 (charge loss persists), and each tile is written clean (the SECDED encoder computes its check
 bits) and then XOR-corrupted in the RTL SRAM, so the RTL sees exactly the stored image.
 """
@@ -41,9 +41,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qtaml_hw.cosim.golden import wrap_int32
-from qtaml_hw.cosim.layout import weight_words, weights_from_words
-from qtaml_hw.cosim.schedule import FAULT_CLASSES, Fault, reference_output
+from qtaml_hw.fidelity.golden import wrap_int32
+from qtaml_hw.fidelity.layout import weight_words, weights_from_words
+from qtaml_hw.fidelity.schedule import FAULT_CLASSES, Fault, reference_output
 from qtaml_hw.errors import QtamlError
 
 ACT_QMAX = 127
@@ -266,7 +266,7 @@ class LayerMapping:
         """(row slice, column slice, int64 delta mod 2^32) that one register fault adds to the final acc.
 
         The faulty run's output comes from a software fault model of its tile with its
-        preload: ``"reuse"`` (:func:`qtaml_hw.cosim.reuse.fault_effect`, FIdelity-style, cost
+        preload: ``"reuse"`` (:func:`qtaml_hw.fidelity.reuse.fault_effect`, FIdelity-style, cost
         O(affected outputs x K)) or ``"schedule"`` (:func:`schedule.reference_output`, a
         re-evaluation of the tile with the faulty operand); later K chunks only add to it,
         so the final accumulator changes by the same amount modulo 2^32.
@@ -277,7 +277,7 @@ class LayerMapping:
         pre = self.preload_of(a_pad, w_pad, fault.ct, fault.kc, fault.rc)
         clean = wrap_int32(pre.astype(np.int64) + np.asarray(a_t, np.int64) @ np.asarray(w_t, np.int64))
         if fault_model == "reuse":
-            from qtaml_hw.cosim.reuse import fault_effect
+            from qtaml_hw.fidelity.reuse import fault_effect
 
             faulty = fault_effect(fault.schedule_fault(), a_t, w_t, n=self.n, preload=pre).apply(clean)
         else:
@@ -297,7 +297,7 @@ class LayerMapping:
 
 def top_config_for(mapping: LayerMapping, *, ecc: bool = False, protect_bits: int = 8):
     """The ``accel_top`` build (TopConfig) that runs ``mapping``'s tiles."""
-    from qtaml_hw.cosim.driver import TopConfig
+    from qtaml_hw.fidelity.driver import TopConfig
 
     return TopConfig(n=mapping.n, row_bits=int(math.log2(mapping.max_rows)),
                      pass_bits=int(math.log2(mapping.max_passes)), ecc=int(ecc), protect_bits=protect_bits)

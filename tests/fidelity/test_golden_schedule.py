@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qtaml_hw.cosim.golden import gemm_int8_int32, wrap_int32
-from qtaml_hw.cosim.layout import (check_tile, pack_int32_row, row_words, unpack_int32_row, weight_words,
+from qtaml_hw.fidelity.golden import gemm_int8_int32, wrap_int32
+from qtaml_hw.fidelity.layout import (check_tile, pack_int32_row, row_words, unpack_int32_row, weight_words,
                                    weights_from_words)
-from qtaml_hw.cosim.schedule import Fault, GemmSchedule, reference_output
+from qtaml_hw.fidelity.schedule import Fault, GemmSchedule, reference_output
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.seeding import rng
 

@@ -14,7 +14,7 @@ import time
 import cocotb
 import numpy as np
 
-from qtaml_hw.cosim.driver import AccelDriver, TopConfig
+from qtaml_hw.fidelity.driver import AccelDriver, TopConfig
 
 
 @cocotb.test()

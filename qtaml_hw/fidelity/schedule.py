@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qtaml_hw.cosim.golden import wrap_int32
+from qtaml_hw.fidelity.golden import wrap_int32
 from qtaml_hw.errors import QtamlError
 
 FAULT_CLASSES = ("weight", "act", "psum", "out", "sram")
@@ -184,7 +184,7 @@ def reference_output(a, w, *, n: int, preload=None, fault: Fault | None = None) 
     pre = np.zeros((rows, n), np.int64) if preload is None else np.asarray(preload, np.int64)
     words = None
     if fault is not None and fault.cls == "sram":
-        from qtaml_hw.cosim.layout import weight_words, weights_from_words
+        from qtaml_hw.fidelity.layout import weight_words, weights_from_words
 
         words = weight_words(w8, n=n)
         if fault.row < len(words):

@@ -1,6 +1,6 @@
 """cocotb module: run every tile of one mapped layer on ``accel_top`` (design.md section 6).
 
-Job file ``QTAML_JOB`` (.npz, written by :func:`qtaml_hw.cosim.layer_job.run_layer_job`):
+Job file ``QTAML_JOB`` (.npz, written by :func:`qtaml_hw.rtlnn.layer_job.run_layer_job`):
 ``a`` (M, k_pad) int8 activation matrix, ``image`` clean layer memory image (uint64 words),
 ``data_mask``/``check_mask`` (T, words) leakage XOR masks on that image, one row per trial,
 ``faults`` (F, 9) register fault rows (trial, then :meth:`RegisterFault.as_row`), ``geom`` = [n_ct, n_kc, ppc, words_per_tile],
@@ -20,8 +20,8 @@ import time
 import cocotb
 import numpy as np
 
-from qtaml_hw.cosim.driver import AccelDriver, TopConfig
-from qtaml_hw.cosim.layer_map import RegisterFault
+from qtaml_hw.fidelity.driver import AccelDriver, TopConfig
+from qtaml_hw.rtlnn.layer_map import RegisterFault
 
 
 @cocotb.test()

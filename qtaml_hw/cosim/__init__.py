@@ -1,1 +1,0 @@
-"""RTL-facing Python: simulator glue, fault sites, reuse-factor model (design.md sections 5-6)."""

@@ -17,8 +17,11 @@ from torch import nn
 import torch.nn.functional as F
 
 from qtaml_hw.errors import QtamlError
+from qtaml_hw.nn.srl import StochasticResidual
 
 MODEL_NAMES = ("lenet5", "vgg", "resnet", "mobilenet", "vit")
+SRL_NAMES = ("srl_resnet", "srl_vit")  # residual models with stochastic residual layers (design.md section 8)
+ARCH_NAMES = MODEL_NAMES + SRL_NAMES
 
 
 class LeNet5(nn.Module):
@@ -181,14 +184,65 @@ class SmallViT(nn.Module):
         return self.head(self.ln(self.blocks(x))[:, 0])
 
 
+class SRLBlock(BasicBlock):
+    """Basic block with its skip sum replaced by a stochastic residual layer (qtaml_hw.nn.srl):
+    ``y = relu(SRL(shortcut(x), bn(conv(relu(bn(conv(x)))))))``."""
+
+    def __init__(self, c_in, c_out, stride, sigma):
+        super().__init__(c_in, c_out, stride)
+        self.srl = StochasticResidual(c_out, sigma=sigma)
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(self.srl(self.shortcut(x), out))
+
+
+class SRLResNet(SmallResNet):
+    """:class:`SmallResNet` with :class:`SRLBlock` blocks; ``srl_sigma`` is the SRL noise level theta."""
+
+    def __init__(self, *, in_channels=1, image_size=28, num_classes=10, widths=(16, 32, 64), srl_sigma=0.1):
+        super().__init__(in_channels=in_channels, image_size=image_size, num_classes=num_classes, widths=widths)
+        blocks, c = [], widths[0]
+        for i, w in enumerate(widths):
+            blocks.append(SRLBlock(c, w, 1 if i == 0 else 2, srl_sigma))
+            c = w
+        self.blocks = nn.Sequential(*blocks)
+
+
+class SRLEncoderBlock(EncoderBlock):
+    """Pre-norm block whose two residual sums are stochastic residual layers over the embedding."""
+
+    def __init__(self, dim, heads, mlp_dim, sigma):
+        super().__init__(dim, heads, mlp_dim)
+        self.srl1 = StochasticResidual(dim, sigma=sigma, channel_dim=-1)
+        self.srl2 = StochasticResidual(dim, sigma=sigma, channel_dim=-1)
+
+    def forward(self, x):
+        b, n, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        att = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d // self.heads), dim=-1)
+        x = self.srl1(x, self.proj((att @ v).transpose(1, 2).reshape(b, n, d)))
+        return self.srl2(x, self.fc2(F.gelu(self.fc1(self.ln2(x)))))
+
+
+class SRLViT(SmallViT):
+    """:class:`SmallViT` with :class:`SRLEncoderBlock` blocks."""
+
+    def __init__(self, *, in_channels=1, image_size=28, num_classes=10, patch=7, dim=64, depth=3, heads=4,
+                 mlp_dim=128, srl_sigma=0.1):
+        super().__init__(in_channels=in_channels, image_size=image_size, num_classes=num_classes, patch=patch,
+                         dim=dim, depth=depth, heads=heads, mlp_dim=mlp_dim)
+        self.blocks = nn.Sequential(*(SRLEncoderBlock(dim, heads, mlp_dim, srl_sigma) for _ in range(depth)))
+
+
 _BUILDERS = {"lenet5": LeNet5, "vgg": SmallVGG, "resnet": SmallResNet,
-             "mobilenet": SmallMobileNet, "vit": SmallViT}
+             "mobilenet": SmallMobileNet, "vit": SmallViT, "srl_resnet": SRLResNet, "srl_vit": SRLViT}
 
 
 def build_model(arch: str, **config) -> nn.Module:
     """Instantiate architecture ``arch`` with keyword ``config`` (as stored in a manifest)."""
     if arch not in _BUILDERS:
-        raise QtamlError(f"unknown architecture {arch!r}; choose one of {', '.join(MODEL_NAMES)}")
+        raise QtamlError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCH_NAMES)}")
     try:
         return _BUILDERS[arch](**config)
     except TypeError as exc:

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.seeding import seed_sequence
+from qtaml_hw.nn.rng import torch_generator
+from qtaml_hw.nn.srl import seed_noise
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +51,7 @@ RECIPES = {  # epochs sized for ~1-3 s per epoch on 2 CPU cores
 }
 
 
-def torch_generator(seed: int, *keys) -> torch.Generator:
-    """A ``torch.Generator`` derived from ``(seed, *keys)`` via :func:`qtaml_hw.seeding.seed_sequence`."""
-    g = torch.Generator()
-    g.manual_seed(int(seed_sequence(seed, *keys).generate_state(1, dtype="uint64")[0] >> 1))
-    return g
+__all__ = ["RECIPES", "TrainConfig", "accuracy", "plain_step", "random_shift", "torch_generator", "train_model"]
 
 
 def random_shift(x: torch.Tensor, *, max_shift: float, generator: torch.Generator) -> torch.Tensor:
@@ -80,16 +77,29 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: 
     return correct / max(len(x), 1)
 
 
+def plain_step(model: nn.Module, xb, yb, *, epoch: int, batch_index: int, label_smoothing: float = 0.0):
+    """Standard training step: cross-entropy, backward (gradients accumulate into ``.grad``)."""
+    loss = F.cross_entropy(model(xb), yb, label_smoothing=label_smoothing)
+    loss.backward()
+    return loss
+
+
 def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, cfg: TrainConfig, seed: int,
-                progress=None) -> list[dict]:
+                progress=None, step=None, epoch_hook=None, reinit: bool = True) -> list[dict]:
     """Train ``model`` in place on (x, y); returns per-epoch history (loss, seconds).
 
     Every parameter is re-initialised from ``seed`` first (He-normal matrices, zero biases),
-    so the result does not depend on the global torch RNG.
+    so the result does not depend on the global torch RNG.  ``step`` computes one minibatch's
+    loss and gradients (default :func:`plain_step`; noise-aware and Hessian-regularised training
+    pass theirs, ``qtaml_hw.nn.robust``/``hessian``); ``epoch_hook(model, epoch)`` runs before
+    each epoch (0-based).  Stochastic residual layers draw their noise from ``(seed, "srl")``.
+    ``reinit=False`` keeps the current weights (fine-tuning a trained checkpoint).
     """
+    step = step or plain_step
+    seed_noise(model, torch_generator(seed, "srl"))
     g_init = torch_generator(seed, "init")
     with torch.no_grad():  # seeded re-initialisation, independent of global torch RNG
-        for name, p in model.named_parameters():
+        for name, p in (model.named_parameters() if reinit else ()):
             if p.dim() > 1:  # He-normal, std sqrt(2 / fan_in)
                 fan_in = p[0].numel()
                 p.copy_(torch.randn(p.shape, generator=g_init) * (2.0 / fan_in) ** 0.5)
@@ -102,6 +112,8 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, cfg: Trai
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
     history = []
     for epoch in range(cfg.epochs):
+        if epoch_hook is not None:
+            epoch_hook(model, epoch)
         model.train()
         t0, total = time.perf_counter(), 0.0
         perm = torch.randperm(len(x), generator=g)
@@ -110,9 +122,9 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, cfg: Trai
             xb = x[idx]
             if cfg.shift > 0:
                 xb = random_shift(xb, max_shift=cfg.shift, generator=g)
-            loss = F.cross_entropy(model(xb), y[idx], label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss = step(model, xb, y[idx], epoch=epoch, batch_index=i // cfg.batch_size,
+                        label_smoothing=cfg.label_smoothing)
             opt.step()
             sched.step()
             total += loss.item() * len(idx)

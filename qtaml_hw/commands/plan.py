@@ -30,18 +30,14 @@ def run(args) -> int:
 
     from qtaml_hw.errors import QtamlError
     from qtaml_hw.nn import QuantizedModel, load_dataset, load_model
-    from qtaml_hw.memory import FlipModel
+    from qtaml_hw.memory import FlipModel, check_bits_code
     from qtaml_hw.tac.baselines import STRATEGIES
-    from qtaml_hw.tac.correction import CODES
     from qtaml_hw.tac.analysis import analyse, overhead
     from qtaml_hw.tac.rho import rho_table
 
     if args.strategy not in STRATEGIES:
         raise QtamlError(f"unknown strategy {args.strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if not 4 <= args.bits <= 16:
-        raise QtamlError(f"unsupported code size --bits {args.bits}; use 4..16")
-    if args.code not in CODES:
-        raise QtamlError(f"unknown code {args.code!r}; choose one of {', '.join(CODES)}")
+    check_bits_code(args.bits, args.code, name="--bits", code_name="--code")
     if args.r * args.p_flip > 1.0:
         raise QtamlError(f"p01 = r * p_flip = {args.r * args.p_flip} is outside [0, 1]")
     fm = FlipModel(args.p_flip, args.r * args.p_flip)

@@ -22,12 +22,17 @@ MIN_BITS = 4
 MAX_BITS = 16
 
 
-def check_bits_code(bits, code) -> int:
-    """Validate ``bits`` in 4..16 and ``code`` in :data:`CODES`; return ``int(bits)``."""
-    if code not in CODES:
-        raise QtamlError(f"unknown code {code!r}; choose one of {', '.join(CODES)}")
+def check_bits_code(bits, code=None, *, name: str = "bits", code_name: str = "code") -> int:
+    """The one bit-range rule (design.md section 2: B = 4..16) and code check; return ``int(bits)``.
+
+    ``bits`` must be an integer in :data:`MIN_BITS`..:data:`MAX_BITS`; ``code``, when given, one
+    of :data:`CODES`. ``name``/``code_name`` label the offending input in the one-line
+    :class:`QtamlError` (e.g. ``"--bits"``, ``"memory.bits"``).
+    """
+    if code is not None and code not in CODES:
+        raise QtamlError(f"{code_name}: unknown code {code!r}; choose one of {', '.join(CODES)}")
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not MIN_BITS <= bits <= MAX_BITS:
-        raise QtamlError(f"bits must be an integer in {MIN_BITS}..{MAX_BITS}, got {bits!r}")
+        raise QtamlError(f"{name} must be an integer in {MIN_BITS}..{MAX_BITS}, got {bits!r}")
     return int(bits)
 
 
@@ -81,28 +86,34 @@ def decode_codes(codes, *, bits: int, code: str) -> np.ndarray:
     return np.where(c >= half, half - c, c)
 
 
-def bit_weights(*, bits: int, code: str) -> np.ndarray:
-    """Bit weights ``c_k`` (k = 0..B-1, LSB first) of a linear code: ``v = sum_k c_k b_k + const``.
+def code_weights(*, bits: int, code: str) -> tuple[np.ndarray, float]:
+    """The code table: ``(c_k, K)`` (k = 0..B-1, LSB first) with ``v = K + sum_k c_k b_k`` (module docstring).
 
-    Two's complement: ``c_k = 2^k``, ``c_{B-1} = -2^(B-1)``; offset binary: ``c_k = 2^k``
-    (with ``const = -2^(B-1)``, see :func:`code_offset`). Sign-magnitude is not linear and
-    raises :class:`QtamlError`.
+    Two's complement: ``c_k = 2^k``, ``c_{B-1} = -2^(B-1)``, ``K = 0``; offset binary:
+    ``c_k = 2^k``, ``K = -2^(B-1)``; sign-magnitude: the magnitude weights ``c_k = 2^k`` for
+    k < B-1 and ``c_{B-1} = 0``, ``K = 0``, so that ``v = (1 - 2 b_{B-1}) sum_k c_k b_k``.
     """
     bits = check_bits_code(bits, code)
-    if code == "signmag":
-        raise QtamlError("sign-magnitude is not a linear code: it has no bit weights")
     c = 2.0 ** np.arange(bits, dtype=np.float64)
     if code == "twos":
         c[-1] = -c[-1]
-    return c
+    elif code == "signmag":
+        c[-1] = 0.0  # the sign bit carries no magnitude
+    return c, (-float(1 << (bits - 1)) if code == "offset" else 0.0)
+
+
+def bit_weights(*, bits: int, code: str) -> np.ndarray:
+    """Bit weights ``c_k`` of a linear code (:func:`code_weights`); sign-magnitude raises :class:`QtamlError`."""
+    if code == "signmag":
+        raise QtamlError("sign-magnitude is not a linear code: it has no bit weights")
+    return code_weights(bits=bits, code=code)[0]
 
 
 def code_offset(*, bits: int, code: str) -> float:
-    """The constant term of a linear code: 0 for two's complement, ``-2^(B-1)`` for offset binary."""
-    bits = check_bits_code(bits, code)
+    """The constant term ``K`` of a linear code (:func:`code_weights`): 0 for two's complement, ``-2^(B-1)`` offset."""
     if code == "signmag":
         raise QtamlError("sign-magnitude is not a linear code")
-    return -float(1 << (bits - 1)) if code == "offset" else 0.0
+    return code_weights(bits=bits, code=code)[1]
 
 
 def bitplanes(codes, *, bits: int) -> np.ndarray:

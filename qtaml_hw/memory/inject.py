@@ -74,7 +74,8 @@ class FlipModel:
         return out[0], out[1]
 
 
-def _check_protect(protect_msb, bits):
+def check_protect(protect_msb, bits: int) -> int:
+    """Validate the protected-MSB count m in 0..B; return ``int(m)``."""
     if isinstance(protect_msb, bool) or not isinstance(protect_msb, (int, np.integer)) \
             or not 0 <= protect_msb <= bits:
         raise QtamlError(f"protect_msb must be an integer in 0..{bits}, got {protect_msb!r}")
@@ -206,7 +207,7 @@ def flip_bits(codes, *, bits: int, flip_model: FlipModel, trials: int, seed: int
     ``protect_msb`` bits never flip. Trial i depends only on ``(seed, key, trial_offset + i)``.
     """
     bits = check_bits_code(bits, "twos")
-    protect_msb = _check_protect(protect_msb, bits)
+    protect_msb = check_protect(protect_msb, bits)
     if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 0:
         raise QtamlError(f"trials must be a non-negative integer, got {trials!r}")
     if trial_offset < 0:

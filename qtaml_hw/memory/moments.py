@@ -21,11 +21,17 @@ import numpy as np
 
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.memory.codes import bit_weights, bitplanes, check_bits_code, code_offset
-from qtaml_hw.memory.inject import FlipModel, _check_protect
+from qtaml_hw.memory.inject import FlipModel, check_protect
 
 
-def _bit_stats(codes, bits, flip_model, protect_msb):
-    """Per-bit mean and variance of b'_k given the stored codes: two arrays (*shape, B)."""
+def bit_stats(codes, *, bits: int, flip_model: FlipModel, protect_msb: int = 0):
+    """Per-bit ``(E[b'_k|b_k], Var(b'_k|b_k))`` of the stored codes: two float64 arrays ``(*shape, B)``.
+
+    ``E = p01_k + a_k b_k``, ``Var = p10_k (1 - p10_k)`` where ``b_k = 1`` else ``p01_k (1 - p01_k)``;
+    the top ``protect_msb`` bits are exact (mean ``b_k``, variance 0). design.md section 2.
+    """
+    bits = check_bits_code(bits)
+    protect_msb = check_protect(protect_msb, bits)
     p10, p01 = flip_model.per_bit(bits)
     b = bitplanes(codes, bits=bits).astype(np.float64)
     mu = p01 + (1.0 - p01 - p10) * b
@@ -44,8 +50,8 @@ def bit_variance_contributions(codes, *, bits: int, code: str, flip_model: FlipM
     bits and ``4 Var(s') E[M']^2`` for the sign bit (exact decomposition, module docstring).
     """
     bits = check_bits_code(bits, code)
-    protect_msb = _check_protect(protect_msb, bits)
-    mu, var = _bit_stats(codes, bits, flip_model, protect_msb)
+    protect_msb = check_protect(protect_msb, bits)
+    mu, var = bit_stats(codes, bits=bits, flip_model=flip_model, protect_msb=protect_msb)
     if code != "signmag":
         return bit_weights(bits=bits, code=code) ** 2 * var
     w = 2.0 ** np.arange(bits - 1)
@@ -59,8 +65,8 @@ def bit_variance_contributions(codes, *, bits: int, code: str, flip_model: FlipM
 def moments(codes, *, bits: int, code: str, flip_model: FlipModel, protect_msb: int = 0):
     """``(E[v'|v], Var(v'|v))`` elementwise (float64), closed form for all three codes (module docstring)."""
     bits = check_bits_code(bits, code)
-    protect_msb = _check_protect(protect_msb, bits)
-    mu, var = _bit_stats(codes, bits, flip_model, protect_msb)
+    protect_msb = check_protect(protect_msb, bits)
+    mu, var = bit_stats(codes, bits=bits, flip_model=flip_model, protect_msb=protect_msb)
     if code != "signmag":
         c = bit_weights(bits=bits, code=code)
         return mu @ c + code_offset(bits=bits, code=code), var @ (c ** 2)
@@ -91,7 +97,7 @@ def mean_drift_affine(*, bits: int, code: str, flip_model: FlipModel, protect_ms
     unprotected bits have different ``a``.
     """
     bits = check_bits_code(bits, code)
-    protect_msb = _check_protect(protect_msb, bits)
+    protect_msb = check_protect(protect_msb, bits)
     if code == "signmag":
         raise QtamlError("sign-magnitude mean drift is sign-dependent, not affine (use signmag_drift)")
     a, p01 = _common_a(bits, flip_model, protect_msb)
@@ -117,7 +123,7 @@ def signmag_drift(*, bits: int, flip_model: FlipModel, protect_msb: int = 0) -> 
     when the sign bit is protected. Returns ``{"pos": (a+, c+), "neg": (a-, c-)}``.
     """
     bits = check_bits_code(bits, "signmag")
-    protect_msb = _check_protect(protect_msb, bits)
+    protect_msb = check_protect(protect_msb, bits)
     p10, p01 = flip_model.per_bit(bits)
     a_k = 1.0 - p10 - p01
     free = min(bits - 1, bits - protect_msb)
@@ -143,23 +149,46 @@ def hierarchy_shares(*, bits: int) -> np.ndarray:
 def residual_fraction(*, bits: int, protect_msb: int) -> float:
     """``(4^(B-m) - 1) / (4^B - 1)``: variance left after protecting the top m bits (equal p, linear code)."""
     bits = check_bits_code(bits, "twos")
-    m = _check_protect(protect_msb, bits)
+    m = check_protect(protect_msb, bits)
     return (4.0 ** (bits - m) - 1.0) / (4.0 ** bits - 1.0)
 
 
-def residual_variance_curve(qt, flip_model: FlipModel) -> np.ndarray:
-    """Theorem (design.md section 2, property 3): the dequantized error variance per weight of a
-    layer is ``s^2 R(m)`` with ``R(m) = mean over the layer's weights of Var(v'|v)`` when the top
-    m bits are protected (linear codes: ``sum_{k < B-m} c_k^2 Var(b'_k)``). Returns R(m) for
-    m = 0..B (float64, integer units; length B+1, R(B) = 0)."""
-    bits = qt.bits
-    if qt.code != "signmag":
-        contrib = bit_variance_contributions(qt.codes, bits=bits, code=qt.code, flip_model=flip_model)
-        per_bit = contrib.reshape(-1, bits).mean(axis=0) if qt.codes.size else np.zeros(bits)
+def residual_curve(codes, *, bits: int, code: str, flip_model: FlipModel) -> np.ndarray:
+    """Theorem (design.md section 2, property 3): ``R(m)`` for m = 0..B (length B+1, ``R(B) = 0``).
+
+    ``R(m)`` = mean over the stored words of ``Var(v'|v)`` with the top m bits protected
+    (integer units; linear codes: ``sum_{k < B-m} c_k^2 mean Var(b'_k)``, sign-magnitude:
+    :func:`moments` at each m). A layer's dequantized error variance per weight is ``s^2 R(m)``.
+    """
+    bits = check_bits_code(bits, code)
+    codes = np.asarray(codes)
+    if not codes.size:
+        return np.zeros(bits + 1)
+    if code != "signmag":
+        contrib = bit_variance_contributions(codes, bits=bits, code=code, flip_model=flip_model)
+        per_bit = contrib.reshape(-1, bits).mean(axis=0)
         csum = np.concatenate([[0.0], np.cumsum(per_bit)])  # csum[j] = sum_{k<j}
         return csum[bits - np.arange(bits + 1)]
-    return np.array([moments(qt.codes, bits=bits, code=qt.code, flip_model=flip_model,
-                             protect_msb=m)[1].mean() if qt.codes.size else 0.0 for m in range(bits + 1)])
+    return np.array([moments(codes, bits=bits, code=code, flip_model=flip_model, protect_msb=m)[1].mean()
+                     for m in range(bits + 1)])
+
+
+def residual_variance_curve(qt, flip_model: FlipModel) -> np.ndarray:
+    """:func:`residual_curve` of a :class:`~qtaml_hw.memory.quantize.QuantizedTensor` (design.md section 2)."""
+    return residual_curve(qt.codes, bits=qt.bits, code=qt.code, flip_model=flip_model)
+
+
+def variance_shares(codes, *, bits: int, code: str, flip_model: FlipModel, protect_msb: int = 0) -> np.ndarray:
+    """Share of the mean ``Var(v'|v)`` held by each bit position (LSB first, sums to 1; zeros if no variance).
+
+    The mean over the words of :func:`bit_variance_contributions` (exact for all three codes),
+    normalised: design.md section 2, property 2 (MSB ~3/4 at equal p for a linear code).
+    """
+    contrib = bit_variance_contributions(codes, bits=bits, code=code, flip_model=flip_model,
+                                         protect_msb=protect_msb).reshape(-1, bits)
+    per_bit = contrib.mean(axis=0) if contrib.size else np.zeros(bits)
+    total = per_bit.sum()
+    return per_bit / total if total > 0 else per_bit
 
 
 def dequantized_error_variance(qt, flip_model: FlipModel, *, protect_msb: int = 0) -> np.ndarray:

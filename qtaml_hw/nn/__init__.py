@@ -7,13 +7,13 @@ Contract API: :func:`load_dataset`, :data:`MODEL_NAMES`, :func:`load_model`,
 
 from qtaml_hw.nn.checkpoint import load_model, save_checkpoint
 from qtaml_hw.nn.data import DATASET_NAMES, Dataset, load_dataset, tensors_from_loader
-from qtaml_hw.nn.evaluate import TrialResults, default_sampler, evaluate_faulty, t_interval
+from qtaml_hw.nn.evaluate import TrialResults, default_sampler, evaluate_faulty
 from qtaml_hw.nn.models import MODEL_NAMES, build_model
 from qtaml_hw.nn.quantized import LayerInfo, QuantizedModel, weight_layers
 
 __all__ = ["DATASET_NAMES", "Dataset", "LayerInfo", "MODEL_NAMES", "QuantizedModel", "TrialResults",
            "build_model", "default_sampler", "evaluate_faulty", "load_dataset", "load_model",
-           "save_checkpoint", "t_interval", "tensors_from_loader", "weight_layers"]
+           "save_checkpoint", "tensors_from_loader", "weight_layers"]
 
 # PyTorch replay layer (design.md section 6)
 from qtaml_hw.nn.replay import ReplayLayer, calibrate_activation_scale, replay_model  # noqa: E402

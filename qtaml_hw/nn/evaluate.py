@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.memory import FlipModel, QuantizedTensor, flip_bits
 from qtaml_hw.nn.quantized import LayerInfo, QuantizedModel
+from qtaml_hw.stats import t_interval
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +50,6 @@ class TrialResults:
                 "clean_quantized_accuracy": self.clean_accuracy, "faulty_accuracy_mean": self.mean,
                 "faulty_accuracy_ci95": list(self.ci95), "faulty_loss_mean": float(np.mean(self.loss)),
                 "accuracy": self.accuracy.tolist(), "loss": self.loss.tolist()}
-
-
-def t_interval(values: np.ndarray, *, level: float = 0.95) -> tuple[float, float]:
-    """Student-t confidence interval of the mean (degenerate to the point for one sample)."""
-    from scipy import stats
-
-    v = np.asarray(values, dtype=np.float64)
-    m = float(v.mean())
-    if v.size < 2:
-        return (m, m)
-    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
-    return (m - half, m + half)
 
 
 _MAX_TABLE = 1 << 20  # largest lookup table (entries) :func:`_dequantizer` builds

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.memory import QuantizedTensor, quantize
+from qtaml_hw.memory import QuantizedTensor, check_bits_code, quantize
 
 _WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
@@ -59,8 +59,7 @@ class QuantizedModel(nn.Module):
 
     def __init__(self, model: nn.Module, *, bits: int = 8, per_channel: bool = False, code: str = "twos"):
         super().__init__()
-        if not isinstance(bits, (int, np.integer)) or not 2 <= bits <= 16:
-            raise QtamlError(f"bits must be an integer in 2..16, got {bits!r}")
+        bits = check_bits_code(bits, code)
         pairs = weight_layers(model)
         if not pairs:
             raise QtamlError("model has no nn.Linear/nn.Conv layers to quantize")

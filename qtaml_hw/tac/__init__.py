@@ -6,10 +6,9 @@ from qtaml_hw.tac.baselines import STRATEGIES, plan
 from qtaml_hw.tac.correction import (corrected_dequantize, corrected_sampler, corrected_variance,
                                      correction_coefficients)
 from qtaml_hw.tac.rho import rho_table, tac_budget_for
-from qtaml_hw.tac.sensitivity import (layer_sensitivity, predicted_output_variance, qmodel_sensitivity,
-                                      residual_curve, value_variance, variance_share)
+from qtaml_hw.tac.sensitivity import layer_sensitivity, predicted_output_variance, qmodel_sensitivity
 
 __all__ = ["Analysis", "STRATEGIES", "analyse", "allocate_brute_force", "allocate_exact", "allocate_greedy", "corrected_dequantize",
            "corrected_sampler", "corrected_variance", "correction_coefficients", "greedy_path",
            "layer_sensitivity", "objective", "plan", "predicted_output_variance", "qmodel_sensitivity",
-           "residual_curve", "rho_table", "tac_budget_for", "value_variance", "variance_share"]
+           "rho_table", "tac_budget_for"]

@@ -3,7 +3,7 @@
 Everything an allocation and rho* need, computed from the weights, unlabeled calibration
 inputs and the flip model only -- never a label or a Monte Carlo trial: per layer ``n_l``,
 ``s_l^2``, the Jacobian sensitivity ``S_l`` (:func:`qtaml_hw.tac.sensitivity.qmodel_sensitivity`),
-the physics residual curve ``R_l(0..B)``, ``||W_l||^2``, and the per-bit variance shares.
+the physics residual curve ``R_l(0..B)`` (:func:`qtaml_hw.memory.residual_curve`), ``||W_l||^2``, and the per-bit variance shares.
 ``qmodel`` is any object with ``.layers`` (``name``, ``n_weights``, ``scale``, ``qtensor``) and
 ``.bits`` -- e.g. ``qtaml_hw.nn.QuantizedModel``; this module does not import the NN layer.
 """
@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from qtaml_hw.ecc import GROUP, plan_overhead
+from qtaml_hw.memory import residual_curve, variance_shares
 from qtaml_hw.tac.baselines import plan
-from qtaml_hw.tac.sensitivity import qmodel_sensitivity, residual_curve, variance_share
+from qtaml_hw.tac.sensitivity import qmodel_sensitivity
 
 
 def overhead(m, n, bits: int) -> float:
@@ -60,9 +61,9 @@ def analyse(qmodel, x_calib, *, flip_model, probes: int = 4, seed: int = 0) -> A
         n.append(layer.n_weights)
         s2.append(float(np.mean(np.asarray(layer.scale, dtype=np.float64) ** 2)))
         sens.append(float(maps[layer.name].mean()))
-        curves.append(residual_curve(codes=qt.codes, bits=qt.bits, code=qt.code, flip_model=flip_model))
+        curves.append(residual_curve(qt.codes, bits=qt.bits, code=qt.code, flip_model=flip_model))
         wsq.append(float(np.sum(qt.dequantize().astype(np.float64) ** 2)))
-        shares.append(variance_share(codes=qt.codes, bits=qt.bits, code=qt.code, flip_model=flip_model)
+        shares.append(variance_shares(qt.codes, bits=qt.bits, code=qt.code, flip_model=flip_model)
                       * layer.n_weights)
     share = np.sum(shares, axis=0)
     return Analysis(names, np.array(n), np.array(s2), np.array(sens), np.array(curves), np.array(wsq),

@@ -6,7 +6,8 @@ Theorem (bit-level unbiasing).  For independent directional flips,
 
 * Linear codes (two's complement, offset binary): ``v = K + sum_k c_k b_k`` with
   ``c_k = 2^k`` (two's complement ``c_(B-1) = -2^(B-1)``), ``K = -2^(B-1)`` for offset binary,
-  0 otherwise.  The corrected dequantization is one affine map of the raw bits,
+  0 otherwise (the code table :func:`qtaml_hw.memory.code_weights`).  The corrected
+  dequantization is one affine map of the raw bits,
   ``w_hat = z' + sum_k g_k b'_k`` with ``g_k = s c_k`` on the protected top-m field and
   ``g_k = s c_k / a_k`` on the unprotected field, ``z' = s (K - sum_unprot c_k p01_k / a_k)``.
   When ``a`` is the same for all unprotected bits this is exactly a per-bit-field change of
@@ -26,45 +27,18 @@ from __future__ import annotations
 import numpy as np
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.memory import flip_bits
-
-CODES = ("twos", "offset", "signmag")
+from qtaml_hw.memory import FlipModel, bit_stats, check_bits_code, check_protect, code_weights, flip_bits
 
 
-def per_bit(value, bits: int) -> np.ndarray:
-    """Broadcast a scalar or length-B probability to a float64 array (LSB first)."""
-    arr = np.asarray(value, dtype=np.float64)
-    if arr.ndim == 0:
-        return np.full(bits, float(arr))
-    if arr.shape != (bits,):
-        raise QtamlError(f"per-bit probabilities need length {bits}, got shape {arr.shape}")
-    return arr
-
-
-def code_weights(*, bits: int, code: str) -> tuple[np.ndarray, float]:
-    """``(c_k, K)`` with ``v = K + sum_k c_k b_k`` (magnitude weights for sign-magnitude)."""
-    if code not in CODES:
-        raise QtamlError(f"unknown code {code!r}; choose one of {', '.join(CODES)}")
-    c = 2.0 ** np.arange(bits)
-    const = 0.0
-    if code == "twos":
-        c[-1] = -c[-1]
-    elif code == "offset":
-        const = -(2.0 ** (bits - 1))
-    else:
-        c[-1] = 0.0  # the sign bit carries no magnitude
-    return c, const
-
-
-def correction_coefficients(*, bits: int, code: str, flip_model, protect_msb: int = 0):
+def correction_coefficients(*, bits: int, code: str, flip_model: FlipModel, protect_msb: int = 0):
     """Per-bit gains ``g_k / s`` and zero point ``z' / s`` of the corrected dequantization.
 
     Returns ``(g, z, sign)`` where ``sign`` is ``None`` for linear codes and
     ``(offset, gain)`` for sign-magnitude: ``sign_hat = (1 - 2 b'_s) * gain + offset``.
     """
-    if not 0 <= protect_msb <= bits:
-        raise QtamlError(f"protected MSB count must be in 0..{bits}, got {protect_msb}")
-    p10, p01 = per_bit(flip_model.p10, bits), per_bit(flip_model.p01, bits)
+    bits = check_bits_code(bits, code)
+    protect_msb = check_protect(protect_msb, bits)
+    p10, p01 = flip_model.per_bit(bits)
     a = 1.0 - p10 - p01
     unprot = np.arange(bits) < bits - protect_msb
     if np.any(np.abs(a[unprot]) < 1e-12):
@@ -105,9 +79,7 @@ def corrected_variance(*, codes, bits: int, code: str, flip_model, protect_msb: 
     """
     if code == "signmag":
         raise QtamlError("corrected_variance is closed form for linear codes only")
-    from qtaml_hw.tac.sensitivity import bit_variances  # local import: no cycle at load
-
-    var_bits = bit_variances(codes=codes, bits=bits, code=code, flip_model=flip_model, protect_msb=protect_msb)
+    _, var_bits = bit_stats(codes, bits=bits, flip_model=flip_model, protect_msb=protect_msb)
     g, _, _ = correction_coefficients(bits=bits, code=code, flip_model=flip_model, protect_msb=protect_msb)
     return var_bits @ (g ** 2)
 

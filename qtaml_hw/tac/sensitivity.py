@@ -1,8 +1,7 @@
-"""Residual variance curves and label-free layer sensitivity (design.md sections 2 and 3).
+"""Label-free layer sensitivity (design.md section 3); residual curves come from memory (section 2).
 
-Per-bit variance (Property 2): ``Var(b'_k | b_k=1) = p10 (1 - p10)``, ``Var(b'_k | b_k=0) = p01 (1 - p01)``,
-so for a linear code ``Var(v' | v) = sum_k c_k^2 Var(b'_k | b_k)`` and, with the top m bits
-protected, ``R(m) = mean_w sum_{k < B-m} c_k^2 Var(b'_k | b_k)`` (integer units).
+The residual variance curve ``R_l(m)`` (mean ``Var(v'|v)`` with the top m bits protected) is
+:func:`qtaml_hw.memory.residual_curve`, the one closed form of design.md section 2.
 
 Sensitivity (first-order Taylor).  For independent zero-mean weight errors ``e_i``,
 ``E||f(W+E) - f(W)||^2 ~= sum_l sum_{i in l} E_x ||d f(x)/d w_i||^2 Var(e_i)``.  Replacing the
@@ -20,53 +19,6 @@ import numpy as np
 
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.seeding import rng
-from qtaml_hw.tac.correction import code_weights, per_bit
-
-
-def bit_variances(*, codes, bits: int, code: str, flip_model, protect_msb: int = 0) -> np.ndarray:
-    """``Var(b'_k | b_k)`` for every stored bit: shape ``(*codes.shape, B)`` (protected bits: 0)."""
-    p10, p01 = per_bit(flip_model.p10, bits), per_bit(flip_model.p01, bits)
-    raw = np.asarray(codes).astype(np.int64)[..., None]
-    b = (raw >> np.arange(bits)) & 1
-    var = np.where(b == 1, p10 * (1 - p10), p01 * (1 - p01))
-    var[..., bits - protect_msb:] = 0.0
-    return var
-
-
-def value_variance(*, codes, bits: int, code: str, flip_model, protect_msb: int = 0) -> np.ndarray:
-    """Elementwise ``Var(v' | v)`` (integer units), closed form for all three codes."""
-    c, _ = code_weights(bits=bits, code=code)
-    var_b = bit_variances(codes=codes, bits=bits, code=code, flip_model=flip_model, protect_msb=protect_msb)
-    var_lin = var_b @ (c ** 2)
-    if code != "signmag":
-        return var_lin
-    # v' = sgn' * mag', independent: Var = E[mag'^2] - E[sgn']^2 E[mag']^2
-    p10, p01 = per_bit(flip_model.p10, bits), per_bit(flip_model.p01, bits)
-    raw = np.asarray(codes).astype(np.int64)[..., None]
-    b = ((raw >> np.arange(bits)) & 1).astype(np.float64)
-    p_unprot = np.arange(bits) < bits - protect_msb
-    eb = np.where(p_unprot, p01 + (1 - p01 - p10) * b, b)
-    e_mag = eb @ c
-    e_sgn = 1.0 - 2.0 * eb[..., -1]
-    return var_lin + e_mag ** 2 - e_sgn ** 2 * e_mag ** 2
-
-
-def residual_curve(*, codes, bits: int, code: str, flip_model) -> np.ndarray:
-    """``R(m)`` for ``m = 0..B``: mean over weights of ``Var(v' | v)`` with the top m bits protected."""
-    return np.array([float(np.mean(value_variance(codes=codes, bits=bits, code=code, flip_model=flip_model,
-                                                  protect_msb=m))) for m in range(bits + 1)])
-
-
-def variance_share(*, codes, bits: int, code: str, flip_model) -> np.ndarray:
-    """Share of ``R(0)`` held by each bit position (LSB first), linear part ``c_k^2 mean Var(b'_k)``."""
-    c, _ = code_weights(bits=bits, code=code)
-    if code == "signmag":
-        c = c.copy()
-        c[-1] = 2.0 ** (bits - 1)  # sign flip moves v by about 2|v|; use the MSB weight as its scale
-    contrib = (c ** 2) * bit_variances(codes=codes, bits=bits, code=code, flip_model=flip_model).reshape(
-        -1, bits).mean(axis=0)
-    total = contrib.sum()
-    return contrib / total if total > 0 else contrib
 
 
 def layer_sensitivity(model, x, *, params: list, probes: int = 8, seed: int = 0, batch_size: int = 256):

@@ -9,8 +9,9 @@ from scipy import stats
 
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.nn import (MODEL_NAMES, QuantizedModel, build_model, default_sampler, evaluate_faulty,
-                         load_dataset, load_model, t_interval)
+                         load_dataset, load_model)
 from qtaml_hw.memory import FlipModel
+from qtaml_hw.stats import t_interval
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.memory import FlipModel, flip_bits, quantize
+from qtaml_hw.memory import FlipModel, flip_bits, moments, quantize
 from qtaml_hw.tac.correction import corrected_dequantize, corrected_variance
-from qtaml_hw.tac.sensitivity import value_variance
 
 BITS = 8
 
@@ -62,7 +61,7 @@ def test_value_variance_matches_mc(code):
     fm = FlipModel(0.1, 0.02)
     qt, faulty = _mc(code, fm, 0, trials=4000)
     v = qt.dequantize(faulty) / qt.scale
-    var = value_variance(codes=qt.codes, bits=BITS, code=code, flip_model=fm)
+    _, var = moments(qt.codes, bits=BITS, code=code, flip_model=fm)
     assert abs(np.mean(v.var(axis=0, ddof=1)) - np.mean(var)) < 4 * _pooled_variance_se(v)
 
 

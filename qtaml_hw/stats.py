@@ -1,0 +1,35 @@
+"""Small statistics shared by every layer: the one Student-t confidence interval of a mean.
+
+For K samples with mean ``m`` and sample standard deviation ``sd`` (ddof 1), the two-sided
+interval at confidence ``level`` is ``m +- t_{(1 + level)/2, K-1} sd / sqrt(K)`` (quantile
+from :func:`scipy.stats.t.ppf`). One sample gives the degenerate interval ``(m, m)``.
+Used for every mean reported with a CI (campaign tables, fault-injection accuracy,
+design.md section 7).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from qtaml_hw.errors import QtamlError
+
+
+def mean_ci(values, *, level: float = 0.95) -> tuple[float, float, float]:
+    """``(mean, lo, hi)``: Student-t interval of the mean of ``values`` at confidence ``level``."""
+    if not 0.0 < level < 1.0:
+        raise QtamlError(f"confidence level must be in (0, 1), got {level!r}")
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        raise QtamlError("a confidence interval needs at least one value")
+    m = float(v.mean())
+    if v.size < 2:
+        return m, m, m
+    half = float(stats.t.ppf(0.5 + level / 2.0, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+    return m, m - half, m + half
+
+
+def t_interval(values, *, level: float = 0.95) -> tuple[float, float]:
+    """``(lo, hi)`` of :func:`mean_ci`."""
+    _, lo, hi = mean_ci(values, level=level)
+    return lo, hi

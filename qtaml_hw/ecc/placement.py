@@ -13,11 +13,20 @@ through ``memory.flip_bits`` on the check words (key ``ecc-check/<layer>``) with
 p10/p01 (check bits leak too; a per-bit weight flip model is averaged over bit positions
 for the check bits).  Trial i depends only on ``(seed, key, trial_offset + i)``.
 
-Read: each word is decoded exactly (:mod:`qtaml_hw.ecc.codec`).  A corrected word reads its
-corrected planes; a *detected-uncorrectable* word reads the raw corrupted data (the RTL
-decoder passes ``data_i`` through and raises ``uncorrectable_o``; with no retry or
-scrub-and-reload the accelerator computes with it); a miscorrected word reads the wrong
-"corrected" data.  Nothing is hidden: at p = 0.1 a (72,64) word sees ~7 flips on average
+Codes: ``sec``/``secded`` (:mod:`qtaml_hw.ecc.codec`), ``bch`` of ``t`` errors and ``rep``
+(``copies`` per bit, 3 = TMR; one codeword per weight, ``group = 1``) from :mod:`qtaml_hw.ecc.bch`.
+``interleave = D`` spreads the ``group`` weights of a codeword over ``D`` memory words (word w
+of a block of ``group D`` weights holds weights ``w, w + D, ...``): with the leakage model's
+independent flips the outcome rates are unchanged (tested); it matters for spatially
+correlated faults.
+
+Read: each word is decoded exactly.  A corrected word reads its corrected planes; a
+miscorrected word reads the wrong "corrected" data.  A *detected-uncorrectable* word is
+read raw by :func:`protected_read` (what the RTL decoder passes through with
+``uncorrectable_o``); :class:`ECCSampler` instead treats its weights as **erasures**
+(``erasure="mean"``, the default: each erased weight reads the layer's mean clean weight,
+the posterior mean when the word carries no information -- one constant per layer stored at
+write time; ``"zero"``: reads 0; ``"raw"``: the raw data).  Nothing is hidden: at p = 0.1 a (72,64) word sees ~7 flips on average
 and most words are detected or miscorrected.
 """
 
@@ -25,7 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from qtaml_hw.ecc.codec import OUTCOMES, Codeword, classify, make_code, outcome_counts
+from qtaml_hw.ecc.bch import CODE_FAMILY, build_code
+from qtaml_hw.ecc.codec import DETECTED, OUTCOMES, Codeword, classify, outcome_counts
 from qtaml_hw.ecc.overhead import GROUP
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.memory import FlipModel, flip_bits
@@ -73,45 +83,79 @@ def check_flip_model(flip_model: FlipModel) -> FlipModel:
 
 def flip_check(check, *, r: int, flip_model: FlipModel, trials: int, seed: int, trial_offset: int,
                key) -> np.ndarray:
-    """Directional flips of r-bit check words via ``flip_bits`` (fields narrower than 4 bits ride in a
-    4-bit word whose extra top bits never flip)."""
-    width = max(r, 4)
-    dt = np.uint8 if width <= 8 else np.uint16
-    out = flip_bits(np.asarray(check).astype(dt), bits=width, flip_model=flip_model, trials=trials, seed=seed,
-                    trial_offset=trial_offset, protect_msb=width - r, key=key)
-    return out.astype(np.uint16)
+    """Directional flips of r-bit check words via ``flip_bits``, in 16-bit chunks (a chunk narrower than
+    4 bits rides in a 4-bit word whose extra top bits never flip); chunk c > 0 draws under ``key/c``."""
+    check = np.asarray(check).astype(np.uint64)
+    out = np.zeros((trials, *check.shape), np.uint64)
+    for c, lo in enumerate(range(0, r, 16)):
+        bits = min(16, r - lo)
+        width = max(bits, 4)
+        dt = np.uint8 if width <= 8 else np.uint16
+        part = ((check >> np.uint64(lo)) & np.uint64((1 << bits) - 1)).astype(dt)
+        flipped = flip_bits(part, bits=width, flip_model=flip_model, trials=trials, seed=seed,
+                            trial_offset=trial_offset, protect_msb=width - bits, key=key if c == 0 else f"{key}/{c}")
+        out |= flipped.astype(np.uint64) << np.uint64(lo)
+    return out
+
+
+def interleave_order(n_pad: int, *, group: int, interleave: int = 1) -> np.ndarray:
+    """Weight index held at each packed position: word w of a block of ``group * D`` weights holds
+    weights ``w, w + D, ..., w + (group - 1) D`` of the block (``D = interleave``; 1 = contiguous)."""
+    if interleave < 1 or n_pad % (group * interleave):
+        raise QtamlError(f"interleave must be >= 1 and divide the padded layer ({n_pad} / {group}), got {interleave}")
+    return np.arange(n_pad).reshape(-1, group, interleave).transpose(0, 2, 1).reshape(-1)
+
+
+def word_of_weight(n: int, *, group: int, interleave: int = 1) -> np.ndarray:
+    """Codeword index of each of the ``n`` weights under :func:`protected_read`'s placement."""
+    n_pad = -(-n // (group * interleave)) * group * interleave
+    order = interleave_order(n_pad, group=group, interleave=interleave)
+    word = np.empty(n_pad, np.int64)
+    word[order] = np.arange(n_pad) // group
+    return word[:n]
 
 
 def protected_read(codes, *, bits: int, m: int, flip_model: FlipModel, trials: int, seed: int,
                    trial_offset: int = 0, code: str = "secded", group: int = GROUP, key="layer",
-                   check_model: FlipModel | None = None):
+                   check_model: FlipModel | None = None, t: int = 2, copies: int = 3, interleave: int = 1):
     """One layer's weights written with ECC, leaked, then read back through the decoder.
 
     ``codes``: clean raw codes (any shape).  Returns ``(read_codes (trials, *shape), outcomes
-    (trials, words) uint8 per :data:`OUTCOMES`, status (trials, words))``.
+    (trials, words) uint8 per :data:`OUTCOMES`, status (trials, words))``; detected words read raw.
+    ``code``: sec, secded, bch (``t``) or rep (``copies``, one codeword per weight).
     """
     codes = np.asarray(codes)
+    group = 1 if code == "rep" else group
     _check_plane_args(bits, m, group)
-    ecc = make_code(code, group * m)
+    ecc = build_code(code, group * m, t=t, copies=copies)
     flat = codes.reshape(-1)
     n = flat.size
-    n_pad = -(-n // group) * group
+    n_pad = -(-n // (group * interleave)) * group * interleave
+    order = interleave_order(n_pad, group=group, interleave=interleave)
     padded = np.zeros(n_pad, dtype=codes.dtype)
     padded[:n] = flat
-    clean_planes = pack_planes(padded, bits=bits, m=m, group=group)
+    clean_planes = pack_planes(padded[order], bits=bits, m=m, group=group)
     cw = ecc.encode(clean_planes)
     faulty = flip_bits(padded, bits=bits, flip_model=flip_model, trials=trials, seed=seed,
                        trial_offset=trial_offset, key=f"inject/{key}")
     bad_check = flip_check(cw.check, r=ecc.r, flip_model=check_model or check_flip_model(flip_model),
                            trials=trials, seed=seed, trial_offset=trial_offset, key=f"ecc-check/{key}")
-    data, status = ecc.decode(Codeword(pack_planes(faulty, bits=bits, m=m, group=group), bad_check))
+    bad_check = bad_check.astype(np.asarray(cw.check).dtype)
+    data, status = ecc.decode(Codeword(pack_planes(faulty[:, order], bits=bits, m=m, group=group), bad_check))
     outcomes = classify(clean_planes, data, status)
-    read = unpack_planes(faulty, data, bits=bits, m=m, group=group)[:, :n]
-    return read.reshape(trials, *codes.shape), outcomes, status
+    read = np.empty_like(faulty)
+    read[:, order] = unpack_planes(faulty[:, order], data, bits=bits, m=m, group=group)
+    return read[:, :n].reshape(trials, *codes.shape), outcomes, status
+
+
+ERASURES = ("mean", "zero", "raw")
 
 
 class ECCSampler:
     """NN weight sampler (``nn.evaluate`` interface) with real ECC over each layer's top ``m_l`` planes.
+
+    ``code`` sec / secded / bch (``t``) / rep (``copies``); detected-uncorrectable words are
+    erasures (``erasure`` mean / zero / raw, see the module doc); ``interleave`` spreads codewords.
 
     ``sampler(layer, trials, seed, trial_offset) -> (trials, *shape)`` dequantized weights.
     ``protect`` maps layer name -> m_l (0 or absent: unprotected, plain flips).  ``dequantize``
@@ -121,15 +165,21 @@ class ECCSampler:
     """
 
     def __init__(self, flip_model: FlipModel, protect: dict | None = None, *, code: str = "secded",
-                 group: int = GROUP, dequantize=None):
+                 group: int = GROUP, dequantize=None, erasure: str = "mean", t: int = 2, copies: int = 3,
+                 interleave: int = 1):
         if not isinstance(flip_model, FlipModel):
             raise QtamlError("flip_model must be a FlipModel")
-        make_code(code, 8)  # validates the code name
+        if code not in CODE_FAMILY:
+            raise QtamlError(f"unknown code {code!r}; choose one of {', '.join(CODE_FAMILY)}")
+        if erasure not in ERASURES:
+            raise QtamlError(f"erasure must be one of {', '.join(ERASURES)}, got {erasure!r}")
+        build_code(code, 8, t=t, copies=copies)  # validates t / copies
         self.flip_model = flip_model
         self.protect = dict(protect or {})
-        self.code = code
-        self.group = int(group)
+        self.code, self.t, self.copies, self.interleave = code, int(t), int(copies), int(interleave)
+        self.group = 1 if code == "rep" else int(group)
         self.dequantize = dequantize
+        self.erasure = erasure
         self.counts: dict[str, dict] = {}
 
     def __call__(self, layer, trials: int, seed: int, trial_offset: int) -> np.ndarray:
@@ -137,19 +187,26 @@ class ECCSampler:
         m = int(self.protect.get(layer.name, 0))
         if not 0 <= m <= qt.bits:
             raise QtamlError(f"protected bits for {layer.name!r} must be in 0..{qt.bits}, got {m}")
+        erased = None
         if m == 0:
             read = flip_bits(qt.codes, bits=qt.bits, flip_model=self.flip_model, trials=trials, seed=seed,
                              trial_offset=trial_offset, key=f"inject/{layer.name}")
         else:
-            read, outcomes, _ = protected_read(qt.codes, bits=qt.bits, m=m, flip_model=self.flip_model,
-                                               trials=trials, seed=seed, trial_offset=trial_offset,
-                                               code=self.code, group=self.group, key=layer.name)
+            read, outcomes, status = protected_read(
+                qt.codes, bits=qt.bits, m=m, flip_model=self.flip_model, trials=trials, seed=seed,
+                trial_offset=trial_offset, code=self.code, group=self.group, key=layer.name, t=self.t,
+                copies=self.copies, interleave=self.interleave)
             acc = self.counts.setdefault(layer.name, dict.fromkeys(OUTCOMES, 0))
             for name, c in outcome_counts(outcomes).items():
                 acc[name] += c
-        if self.dequantize is not None:
-            return self.dequantize(qt, read, m)
-        return qt.dequantize(read)
+            if self.erasure != "raw":
+                words = word_of_weight(int(np.asarray(qt.codes).size), group=self.group, interleave=self.interleave)
+                erased = (status[:, words] == DETECTED).reshape(read.shape)
+        w = self.dequantize(qt, read, m) if self.dequantize is not None else qt.dequantize(read)
+        if erased is not None and erased.any():
+            fill = float(np.mean(qt.dequantize())) if self.erasure == "mean" else 0.0
+            w = np.where(erased, np.asarray(fill, dtype=w.dtype), w)
+        return w
 
     def outcome_rates(self) -> dict:
         """Per-codeword outcome rates over every protected layer and trial, plus the word count."""

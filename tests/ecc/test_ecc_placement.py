@@ -135,7 +135,7 @@ def test_ecc_sampler_counts_and_dequantize():
     assert np.array_equal(plain(layer, 2, 0, 0), qt.dequantize(flip_bits(qt.codes, bits=8,
                           flip_model=FlipModel.symmetric(0.1), trials=2, seed=0, key="inject/fc")))
     seen = []
-    hooked = ECCSampler(FlipModel.symmetric(0.01), {"fc": 2}, dequantize=lambda q, c, m: seen.append(m) or
+    hooked = ECCSampler(FlipModel.symmetric(0.01), {"fc": 2}, erasure="raw", dequantize=lambda q, c, m: seen.append(m) or
                         q.dequantize(c) * 0)
     assert np.all(hooked(layer, 1, 0, 0) == 0) and seen == [2]
 

@@ -6,6 +6,7 @@ import sys
 
 from qtaml_hw.commands._common import (add_json, add_seed, emit_json, nonneg_float, nonneg_int, positive_int,
                                        probability)
+from qtaml_hw.commands._limits import add_limit_args
 
 NAME = "eval"
 HELP = "evaluate a model under leakage bit flips: float, clean int-B and faulty accuracy with a 95 percent CI"
@@ -31,6 +32,7 @@ def add_arguments(parser) -> None:
                              "(auto: loop on CPU)")
     parser.add_argument("--test-subset", type=positive_int, default=None, help="use the first N test images")
     parser.add_argument("--models-dir", default=None, help="directory of the named checkpoints (default models/)")
+    add_limit_args(parser, disk=False, tasks=False)
     add_seed(parser)
     add_json(parser)
 
@@ -38,24 +40,28 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     import torch
 
+    from qtaml_hw.campaign.preflight import preflight_eval
     from qtaml_hw.errors import QtamlError
-    from qtaml_hw.memory import FlipModel
+    from qtaml_hw.memory import FlipModel, check_bits_code
     from qtaml_hw.nn.checkpoint import load_model
     from qtaml_hw.nn.data import load_dataset
     from qtaml_hw.nn.evaluate import default_sampler, evaluate_faulty
     from qtaml_hw.nn.quantized import QuantizedModel
     from qtaml_hw.nn.train import accuracy
 
-    if not 2 <= args.bits <= 16:
-        raise QtamlError(f"--bits must be in 2..16, got {args.bits}")
+    check_bits_code(args.bits, name="--bits")
     if args.protect_msb > args.bits:
         raise QtamlError(f"--protect-msb {args.protect_msb} exceeds --bits {args.bits}")
     flip_model = FlipModel(args.p_flip, args.r * args.p_flip)
+    limit = {"trials": args.trials, "batch_trials": args.batch_trials, "memory_gb": args.max_memory_gb}
+    preflight_eval(n_weights=0, n_test=0, input_numel=0, **limit)  # absurd trial counts: before loading anything
     model, entry = load_model(args.model, models_dir=args.models_dir)
     data = load_dataset(entry.get("dataset", "mnist"))
     x, y = data.x_test, data.y_test
     if args.test_subset:
         x, y = x[:args.test_subset], y[:args.test_subset]
+    preflight_eval(n_weights=sum(p.numel() for p in model.parameters()), n_test=len(x),  # before any trial
+                   input_numel=int(x[0].numel()), **limit)
     torch.set_num_threads(2)
     qmodel = QuantizedModel(model, bits=args.bits, per_channel=args.per_channel, code=args.code)
     sampler = default_sampler(flip_model, {layer.name: args.protect_msb for layer in qmodel.layers})

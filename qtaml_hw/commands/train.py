@@ -164,7 +164,7 @@ def run(args) -> int:
     import torch
 
     from qtaml_hw.errors import QtamlError
-    from qtaml_hw.nn.checkpoint import save_checkpoint
+    from qtaml_hw.nn.checkpoint import check_checkpoint_dir, save_checkpoint
     from qtaml_hw.nn.data import load_dataset
     from qtaml_hw.nn.models import MODEL_NAMES
 
@@ -179,6 +179,7 @@ def run(args) -> int:
     jobs = _jobs(args, names, _specs(args))
     for name, spec in jobs:  # every bad hyper-parameter fails before anything trains
         _recipe(args, name, spec)
+    check_checkpoint_dir(args.out)  # a corrupt manifest or a file in the way, too
     data = load_dataset(args.dataset)
     torch.set_num_threads(args.threads)
     x, y = data.x_train, data.y_train

@@ -8,7 +8,14 @@ A checkpoint directory holds ``<name>.safetensors`` files and one ``manifest.jso
 
 Loading never unpickles: the architecture is rebuilt from ``arch``/``config``, the tensors
 are read with ``safetensors`` after the file's SHA-256 matches the manifest, and
-``load_state_dict(strict=True)`` rejects missing, unexpected or mis-shaped tensors.
+``load_state_dict(strict=True)`` rejects missing, unexpected or mis-shaped tensors.  A
+manifest is untrusted input: every entry must be a table with string ``arch``/``file``/
+``sha256`` and a table ``config``; ``file`` must name a file inside the manifest's folder
+(:func:`qtaml_hw.fsio.confined`: no absolute path, ``..`` or escaping symlink); and the
+architecture is first built on the ``meta`` device, so a config whose tensors could not fit
+in the checkpoint file (``num_classes = 1e10``) is refused before any memory is allocated.
+Writing goes through :mod:`qtaml_hw.fsio` (unique temporary names, ``os.replace``, no
+symlink followed), the manifest being read and checked before the first byte is written.
 Every failure is a one-line :class:`~qtaml_hw.errors.QtamlError`.
 """
 
@@ -19,9 +26,11 @@ import json
 import os
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from qtaml_hw.errors import QtamlError
+from qtaml_hw.fsio import check_target, confined, make_dirs, write_bytes, write_text
 from qtaml_hw.nn.models import MODEL_NAMES, build_model
 
 MANIFEST = "manifest.json"
@@ -43,38 +52,66 @@ def sha256_file(path: Path) -> str:
 
 
 def read_manifest(directory: Path) -> dict:
+    """The manifest of ``directory``, every entry checked (see the module docstring); one-line errors."""
     path = Path(directory) / MANIFEST
-    if not path.is_file():
+    if not path.exists():
         raise QtamlError(f"no {MANIFEST} in {directory}; a checkpoint needs its manifest next to it")
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise QtamlError(f"cannot read {path}: {exc}") from None
+        raise QtamlError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise QtamlError(f"{path} is not a qtaml-hw model manifest (missing 'models')")
+    for name, entry in data["models"].items():
+        _check_entry(path, name, entry)
     return data
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def _check_entry(path: Path, name: str, entry) -> None:
+    if not isinstance(entry, dict):
+        raise QtamlError(f"{path}: entry {name!r} is not a table")
+    for key in ("arch", "file", "sha256", "dataset"):
+        if key in entry and not isinstance(entry[key], str):
+            raise QtamlError(f"{path}: {name}.{key} must be a string, got {entry[key]!r}")
+    if not isinstance(entry.get("config", {}), dict):
+        raise QtamlError(f"{path}: {name}.config must be a table, got {entry['config']!r}")
+    if "file" in entry:
+        try:
+            confined(path.parent, entry["file"])
+        except QtamlError as exc:
+            raise QtamlError(f"{path}: {name}.file: {exc}") from None
+
+
+def check_checkpoint_dir(directory) -> Path:
+    """Check, writing nothing, that checkpoints can be saved in ``directory`` (its manifest readable).
+
+    For ``train --out DIR``: a corrupt manifest or a file in the way fails before any training.
+    """
+    directory = check_target(directory, directory=True)
+    if (directory / MANIFEST).exists() or (directory / MANIFEST).is_symlink():
+        check_target(directory / MANIFEST)
+        read_manifest(directory)
+    return directory
 
 
 def save_checkpoint(model: nn.Module, *, directory: Path, name: str, entry: dict) -> dict:
-    """Write ``<name>.safetensors`` and add/replace ``name`` in the directory's manifest."""
+    """Write ``<name>.safetensors`` and add/replace ``name`` in the directory's manifest.
+
+    The existing manifest is read and checked first: nothing is written if it is corrupt.
+    Both files are replaced atomically (:func:`qtaml_hw.fsio.write_bytes`).
+    """
     from safetensors.torch import save
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = check_checkpoint_dir(directory)
+    manifest = read_manifest(directory) if (directory / MANIFEST).exists() else {"schema": SCHEMA, "models": {}}
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-    path = directory / f"{name}.safetensors"
-    _write_atomic(path, save(state, metadata={"arch": str(entry.get("arch", "")), "name": name}))
-    entry = {**entry, "file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size}
-    manifest = read_manifest(directory) if (directory / MANIFEST).is_file() else {"schema": SCHEMA, "models": {}}
+    data = save(state, metadata={"arch": str(entry.get("arch", "")), "name": name})
+    path = make_dirs(directory) / f"{name}.safetensors"
+    write_bytes(path, data)
+    entry = {**entry, "file": path.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     manifest["models"][name] = entry
     manifest["models"] = dict(sorted(manifest["models"].items()))
-    _write_atomic(directory / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+    write_text(directory / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return entry
 
 
@@ -86,7 +123,7 @@ def _resolve(name_or_path: str, models_dir) -> tuple[Path, dict]:
         if text not in manifest["models"]:
             raise QtamlError(f"model {text!r} is not in {directory / MANIFEST}; run `qtaml-hw train --all`")
         entry = manifest["models"][text]
-        return directory / entry.get("file", f"{text}.safetensors"), entry
+        return confined(directory, entry.get("file", f"{text}.safetensors")), entry
     path = Path(text)
     if path.suffix != ".safetensors":
         raise QtamlError(f"unknown model {text!r}: give one of {', '.join(MODEL_NAMES)} or a .safetensors path")
@@ -109,14 +146,33 @@ def load_model(name_or_path: str, *, models_dir=None) -> tuple[nn.Module, dict]:
         raise QtamlError(f"checkpoint file {path} is missing")
     if "sha256" not in entry or sha256_file(path) != entry["sha256"]:
         raise QtamlError(f"checkpoint {path} fails its SHA-256 check (corrupted or tampered); rebuild with `make models`")
-    model = build_model(entry.get("arch", ""), **entry.get("config", {}))
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise QtamlError(f"cannot read safetensors file {path}: {exc}") from None
+    model = _build_checked(entry, path, sum(t.numel() * t.element_size() for t in state.values()))
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = " ".join(str(exc).split())[:300]
         raise QtamlError(f"checkpoint {path} does not match architecture {entry.get('arch')!r}: {first}") from None
     return model.eval(), entry
+
+
+def _build_checked(entry: dict, path: Path, stored_bytes: int) -> nn.Module:
+    """Build ``entry``'s architecture, first on the ``meta`` device: a config whose tensors need
+    more bytes than the checkpoint stores is refused before any memory is allocated."""
+    arch, config = entry.get("arch", ""), entry.get("config", {})
+    try:
+        with torch.device("meta"):
+            shell = build_model(arch, **config)
+        need = sum(t.numel() * t.element_size() for t in shell.state_dict().values())
+    except QtamlError:
+        raise
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+        first = " ".join(str(exc).split())[:200]
+        raise QtamlError(f"checkpoint {path}: bad config for architecture {arch!r}: {first}") from None
+    if need > stored_bytes:
+        raise QtamlError(f"checkpoint {path} does not match architecture {arch!r}: its manifest config {config} "
+                         f"needs {need:,} bytes of tensors, the file stores {stored_bytes:,}")
+    return build_model(arch, **config)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from qtaml_hw.ecc.matrix import CODE_KINDS, parity_check
 from qtaml_hw.errors import QtamlError
+from qtaml_hw.fsio import check_target, make_dirs, write_text
 
 RTL_WIDTHS = (8, 16, 32, 64)
 COMMAND = "python -m qtaml_hw.ecc.verilog (or: qtaml-hw ecc-gen)"
@@ -143,18 +144,17 @@ def write(out_dir, kind: str = "secded", widths=RTL_WIDTHS) -> list[Path]:
     if out_dir.exists() and not out_dir.is_dir():
         raise QtamlError(f"{out_dir} exists and is not a directory")
     files = generate(kind, widths)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, text in files.items():
-        p = out_dir / name
-        p.write_text(text)
-        paths.append(p)
-    return paths
+    for name in files:  # a planted symlink (or a folder) at any target: refuse before writing the first
+        check_target(out_dir / name)
+    make_dirs(out_dir)
+    return [write_text(out_dir / name, text) for name, text in files.items()]  # atomic, no symlink followed
 
 
 def stale_files(out_dir, kind: str = "secded", widths=RTL_WIDTHS) -> list[str]:
     """Names of generated files in ``out_dir`` that are missing or differ from a fresh generation."""
     out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise QtamlError(f"no such directory: {out_dir}")
     return [name for name, text in generate(kind, widths).items()
             if not (out_dir / name).is_file() or (out_dir / name).read_text() != text]
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 from qtaml_hw.commands._common import _to_jsonable, add_json, add_seed, emit_json, format_table, positive_int
+from qtaml_hw.fsio import check_target, write_text
 
 NAME = "crossval"
 HELP = "cross-validate the FIdelity-style software fault model against RTL fault injection, per class"
@@ -30,9 +30,7 @@ def add_arguments(parser) -> None:
 
 
 def _write_atomic(path: Path, obj) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(_to_jsonable(obj), indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(_to_jsonable(obj), indent=2) + "\n")  # unique temp + os.replace, no symlink
 
 
 def run(args) -> int:
@@ -46,6 +44,8 @@ def run(args) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and (out.is_dir() or not out.parent.is_dir()):
         raise QtamlError(f"--out {out}: not a writable file path (directory missing or a directory given)")
+    if out is not None:
+        check_target(out)  # a planted symlink: refused before the simulation, not after
     res = run_crossval(simulator=args.sim, n=args.n, injections=args.injections, seed=args.seed, classes=classes,
                        tile_every=args.tile_every, progress=args.injections >= 2000)
     if out is not None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qtaml_hw.fsio import make_dirs, save_figure
+
 
 def plot_transmission_vs_tox(ax, *, t_ox_nm=None, v_ox=(0.0, 1.5, 4.0), phi_b_ev=3.1, m_ox=0.42,
                              n_markers: int = 7) -> None:
@@ -66,7 +68,7 @@ def write_physics_figures(out_dir) -> list[Path]:
     import matplotlib.pyplot as plt
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dirs(out)
     paths = []
     for name, draw in (("physics_transmission", plot_transmission_vs_tox), ("physics_pflip", plot_pflip_vs_time)):
         fig, ax = plt.subplots(figsize=(6.4, 4.6))
@@ -74,7 +76,7 @@ def write_physics_figures(out_dir) -> list[Path]:
         fig.tight_layout()
         for ext in ("png", "svg"):
             path = out / f"{name}.{ext}"
-            fig.savefig(path, dpi=120)
+            save_figure(fig, path, dpi=120)  # atomic, no symlink followed
             paths.append(path)
         plt.close(fig)
     return paths

@@ -170,7 +170,7 @@ def spec_dict(spec: MethodSpec) -> dict:
     return {k: v for k, v in asdict(spec).items() if k != "extra"}
 
 
-FINETUNE_EPOCHS = {"lenet5": 5, "vgg": 3, "resnet": 3, "mobilenet": 4, "vit": 10}
+FINETUNE_EPOCHS = {"lenet5": 2, "vgg": 1, "resnet": 1, "mobilenet": 2, "vit": 4}  # sized for 2 busy cores
 FINETUNE_LR_FACTOR = 0.3  # fine-tuning runs its one-cycle schedule at 0.3x the recipe's peak learning rate
 TRACE_IMAGES, TRACE_PROBES = 512, 16  # Hessian-trace measurement: first 512 training images, 16 Rademacher probes
 

@@ -1,0 +1,74 @@
+"""Hutchinson trace vs the exact trace, and Algorithm 1's schedule (design.md section 8; seed 003)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from qtaml_hw.errors import QtamlError
+from qtaml_hw.nn import build_model, load_dataset
+from qtaml_hw.nn.hessian import HessianConfig, HessianStep, exact_trace, hutchinson_samples, measure_trace
+from qtaml_hw.nn.rng import torch_generator
+
+
+def test_exact_trace_of_a_quadratic():
+    q = torch.tensor([[3.0, 1.0], [1.0, -2.0]])
+    w = torch.tensor([0.5, -1.0], requires_grad=True)
+    assert exact_trace(lambda: 0.5 * w @ q @ w, [w]) == pytest.approx(1.0)
+
+
+def test_hutchinson_matches_exact_trace_on_a_small_model():
+    g = torch.Generator().manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3))
+    x, y = torch.randn(16, 4, generator=g), torch.randint(0, 3, (16,), generator=g)
+    params = [model[0].weight, model[2].weight]
+
+    def loss_fn():
+        return F.cross_entropy(model(x), y)
+
+    exact = exact_trace(loss_fn, params)
+    s = hutchinson_samples(loss_fn(), params, n_iter=400, generator=torch_generator(0, "h")).detach().numpy()
+    se = s.std(ddof=1) / np.sqrt(s.size)
+    assert abs(s.mean() - exact) < 4 * se  # unbiased: E[v^T H v] = tr(H)
+    assert se < 0.3 * abs(exact)  # and the test has power
+
+
+def test_algorithm1_schedule_and_alpha():
+    d = load_dataset("digits")
+    x, y = d.x_train[:16], d.y_train[:16]
+    model = build_model("lenet5", image_size=8)
+    step = HessianStep(HessianConfig(n_reg=1, n_iter=1), seed=0)
+    for epoch, b in ((0, 1), (0, 3), (1, 0), (1, 1), (1, 2), (1, 3)):
+        model.zero_grad()
+        step(model, x, y, epoch=epoch, batch_index=b)
+    assert len(step.traces) == 2  # epoch 2 only (> NReg = 1), minibatch ids 2 and 4
+    # the regularised step's gradient = grad(loss) + alpha grad(trace), alpha = 0.1 |loss| / |trace|
+    model.zero_grad()
+    gen_state = step.generator.get_state()
+    step(model, x, y, epoch=1, batch_index=1)
+    reg_grad = model.conv1.weight.grad.clone()
+    model.zero_grad()
+    F.cross_entropy(model(x), y).backward()
+    plain = model.conv1.weight.grad.clone()
+    assert not torch.allclose(reg_grad, plain)
+    step.generator.set_state(gen_state)
+    params = [m.weight for m in (model.conv1, model.conv2, model.fc1, model.fc2, model.fc3)]
+    loss = F.cross_entropy(model(x), y)
+    tr = hutchinson_samples(loss, params, n_iter=1, generator=step.generator, create_graph=True).mean()
+    alpha = 0.1 * abs(float(loss.detach())) / abs(float(tr.detach()))
+    expect = torch.autograd.grad(loss + alpha * tr, model.conv1.weight)[0]
+    torch.testing.assert_close(reg_grad, expect, rtol=1e-4, atol=1e-6)
+
+
+def test_measure_trace_deterministic_and_bad_config():
+    d = load_dataset("digits")
+    model = build_model("lenet5", image_size=8)
+    a = measure_trace(model, d.x_train[:64], d.y_train[:64], n_iter=4, seed=1)
+    b = measure_trace(model, d.x_train[:64], d.y_train[:64], n_iter=4, seed=1)
+    assert a == b and a["ci95"][0] <= a["trace"] <= a["ci95"][1]
+    for kw in ({"n_reg": -1}, {"scale": -0.1}, {"n_iter": 0}):
+        with pytest.raises(QtamlError):
+            HessianConfig(**kw)

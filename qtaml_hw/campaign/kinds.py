@@ -16,7 +16,7 @@ See docs/campaign.md, "Adding a task kind", for a runnable example.
 from __future__ import annotations
 
 import hashlib
-import json
+import importlib
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 
 from qtaml_hw.campaign.stopping import Stopping
+from qtaml_hw.campaign.structure import canonical, canonical_json
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.seeding import seed_sequence
 
@@ -73,6 +74,10 @@ class Task:
 
 
 _REGISTRY: dict[str, TaskKind] = {}
+# where the project's own kinds are defined: a process that meets a stored task of one of these
+# kinds (a report, a Dask worker) imports its module, which registers the kind
+BUILTIN_MODULES = {"memory": "qtaml_hw.campaign.tasks", "nn": "qtaml_hw.campaign.nn_kind",
+                   "coin": "qtaml_hw.campaign.coin"}
 
 
 def register(kind: TaskKind) -> TaskKind:
@@ -88,6 +93,9 @@ def register(kind: TaskKind) -> TaskKind:
 
 
 def get_kind(name: str) -> TaskKind:
+    """The registered kind ``name`` (importing a built-in kind's module on first use)."""
+    if name not in _REGISTRY and name in BUILTIN_MODULES:
+        importlib.import_module(BUILTIN_MODULES[name])
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -99,13 +107,9 @@ def registered() -> tuple[str, ...]:
 
 
 def to_jsonable(params) -> dict:
-    """``attrs`` parameters as plain JSON types (tuples become lists, nested classes dicts)."""
-    return json.loads(canonical_json(attrs.asdict(params, retain_collection_types=False)))
-
-
-def canonical_json(obj) -> str:
-    """Sorted keys, no whitespace, no NaN: the form ids and config hashes are taken of."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    """``attrs`` parameters as plain JSON types: tuples become lists, nested classes dicts, ``None``
+    fields and fields with ``metadata={"in_id": False}`` (e.g. where a file lives) left out."""
+    return canonical(params)
 
 
 def task_id(params: dict) -> str:

@@ -1,179 +1,113 @@
-"""Campaign execution: local processes by default, a Dask cluster on request (design.md section 7).
+"""Campaign execution: a config or a list of tasks -> the result store (design.md section 7).
 
-:func:`run_campaign` expands the config into tasks, asks the store which trials are
-already done, splits the missing ones into chunks of at most ``batch_trials`` consecutive
-trial indices, runs the chunks on an executor (in-process, a spawn ``ProcessPoolExecutor``,
-or ``distributed.Client.submit``) and appends each finished chunk to the store in one
-transaction.  Because trial randomness depends only on (seed, task id, trial index),
-the stored numbers are the same for any worker count, any completion order and any number
-of interruptions; no scheduler is written here, the executors do the scheduling.
+:func:`run_tasks` is the engine's entry point for any task kind (see docs/campaign.md,
+"Adding a task kind"); :func:`run_campaign` expands a :class:`~qtaml_hw.campaign.config.CampaignConfig`
+into tasks and calls it.  Order of work: every check that can fail (workers, Dask address and
+connection, the store's seed/kind/config, the writer lock) runs before the store file is
+created; then the missing trials run on the chosen executor (:mod:`.engine`) until each
+task's stopping question is decided.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
+import attrs
 
+from qtaml_hw.campaign.dask_options import check_address
+from qtaml_hw.campaign.engine import decision_dict, make_executor, run_loop, stored_rows
+from qtaml_hw.campaign.expand import expand_tasks
+from qtaml_hw.campaign.lock import StoreLock
+from qtaml_hw.campaign.preflight import preflight_campaign
 from qtaml_hw.campaign.progress import Progress
 from qtaml_hw.campaign.store import ResultStore
-from qtaml_hw.campaign.tasks import execute_chunk, expand_tasks
 from qtaml_hw.errors import QtamlError
 
 log = logging.getLogger(__name__)
 
 
-def plan_chunks(tasks, done: dict, *, trials: int, batch_trials: int, with_info: set) -> list[tuple]:
-    """Chunks ``(task, start, count, want_info)`` covering every trial in ``0..trials-1`` not in ``done``.
+def run_tasks(tasks, *, seed: int, out, name: str, kind: str | None = None, workers: int = 1,
+              batch_trials: int = 64, dask_client=None, dask_settings=None, dask_address: str | None = None,
+              progress: bool = True, max_chunks: int | None = None, config=None, append: bool = False) -> dict:
+    """Run every missing trial of ``tasks`` into the store ``out`` until each task's question is decided.
 
-    Missing indices are grouped into runs of consecutive indices, each cut into pieces of at
-    most ``batch_trials``; the first chunk of a task whose info is not stored yet computes it.
+    ``workers=0`` runs in this process, ``workers>=1`` in that many spawned processes;
+    ``dask_client``, ``dask_address`` or enabled ``dask_settings`` run on Dask instead.
+    ``max_chunks`` stops after that many chunks (for tests of resumption).  Returns a summary
+    with ``decisions``: task id -> ``{outcome, n, mean, lo, hi}`` (None if not decided yet).
     """
-    chunks = []
-    for task in tasks:
-        missing = np.setdiff1d(np.arange(trials), done.get(task.id, np.empty(0, np.int64)))
-        want_info = task.id not in with_info
-        if missing.size == 0:
-            continue
-        breaks = np.flatnonzero(np.diff(missing) != 1) + 1
-        for run in np.split(missing, breaks):
-            for s in range(0, run.size, batch_trials):
-                piece = run[s:s + batch_trials]
-                chunks.append((task, int(piece[0]), int(piece.size), want_info))
-                want_info = False
-    return chunks
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise QtamlError(f"workers must be an integer >= 0, got {workers!r}")
+    if batch_trials <= 0:
+        raise QtamlError(f"batch_trials must be positive, got {batch_trials!r}")
+    kind = kind or ",".join(sorted({t.kind for t in tasks}))
+    out = Path(out)
+    ResultStore.check(out, seed=seed, kind=kind, config=config, append=append)
+    use_dask = dask_client is not None or dask_address is not None or (dask_settings is not None
+                                                                        and dask_settings.enabled)
+    if dask_address is not None:
+        check_address(dask_address)  # before the lock file or the store exist
+    t0 = time.perf_counter()
+    with StoreLock(out):
+        if use_dask:  # distributed is heavy: imported only for Dask runs (the local path stays light)
+            from qtaml_hw.campaign import dask_exec  # noqa: PLC0415
+
+            executor = (dask_exec.DaskExecutor(dask_client) if dask_client is not None
+                        else dask_exec.open_dask(dask_settings, dask_address))
+        else:
+            executor = make_executor(workers)
+        summary = _run_store(tasks, out=out, seed=seed, name=name, kind=kind, executor=executor,
+                             batch_trials=batch_trials, progress=progress, max_chunks=max_chunks,
+                             config=config, append=append)
+    elapsed = time.perf_counter() - t0
+    backend = "dask" if use_dask else ("inline" if workers == 0 else f"processes:{workers}")
+    return {"store": str(out), "name": name, "kind": kind, "backend": backend, **summary, "elapsed_s": elapsed,
+            "trials_per_s": summary["trials_run"] / elapsed if elapsed > 0 else 0.0}
 
 
-def _watch_parent(parent_pid: int) -> None:
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent_pid:  # coordinator gone (e.g. SIGKILL): do not linger as an orphan
-            os._exit(1)
-
-
-def _init_worker(parent_pid: int) -> None:
-    import threading
-
-    # one BLAS/torch thread per worker process: parallelism comes from the workers
-    os.environ["OMP_NUM_THREADS"] = "1"
-    os.environ["MKL_NUM_THREADS"] = "1"
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
-
-
-def _dask_client(settings, address):
-    """(client, cluster-or-None) for ``--dask ADDRESS`` or the ``[dask]`` section."""
+def _run_store(tasks, *, out, seed, name, kind, executor, batch_trials, progress, max_chunks, config,
+               append) -> dict:
     try:
-        from distributed import Client, LocalCluster
-    except ImportError:  # pragma: no cover - distributed is a project dependency
-        raise QtamlError("Dask execution needs dask[distributed]: pip install 'dask[distributed]'") from None
-    address = address or settings.address
-    if address:
-        try:
-            return Client(address, timeout="10s"), None
-        except (OSError, TimeoutError) as exc:
-            raise QtamlError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-    opts = dict(settings.cluster_options)
-    if settings.cluster == "local":
-        cluster = LocalCluster(n_workers=settings.jobs, threads_per_worker=1, **opts)
-    else:
-        try:
-            import dask_jobqueue
-        except ImportError:
-            raise QtamlError(f"dask.cluster = {settings.cluster!r} needs dask-jobqueue: "
-                             "pip install dask-jobqueue") from None
-        cls = {"slurm": dask_jobqueue.SLURMCluster, "lsf": dask_jobqueue.LSFCluster}[settings.cluster]
-        cluster = cls(**opts)
-        cluster.scale(jobs=settings.jobs)
-    return Client(cluster), cluster
+        with ResultStore.create(out, seed=seed, name=name, kind=kind, config=config, append=append) as store:
+            store.add_tasks(stored_rows(tasks))
+            cap = sum(t.stopping.max_trials for t in tasks)
+            ids = {t.id: t.stopping.max_trials for t in tasks}
+            before = sum(int((idx < ids[tid]).sum()) for tid, idx in store.done_trials().items() if tid in ids)
+            with Progress(total=cap, initial=before, enabled=progress, desc=name) as bar:
+                added, runs = run_loop(store, tasks, seed=seed, executor=executor, batch_trials=batch_trials,
+                                       bar=bar, max_chunks=max_chunks)
+    finally:
+        executor.close()
+    decisions = {r.task.id: decision_dict(r) for r in runs}
+    needed = sum(d["n"] if d else r.task.stopping.max_trials for d, r in zip(decisions.values(), runs))
+    log.info("%s: %d tasks, %d trials stored before, %d run", name, len(tasks), before, added)
+    return {"tasks": len(tasks), "trials_per_task": max((t.stopping.max_trials for t in tasks), default=0),
+            "trials_cap": cap, "trials_total": needed, "trials_stored_before": before, "trials_run": added,
+            "decided": sum(d is not None for d in decisions.values()),
+            "early_stops": sum(d is not None and d["n"] < r.task.stopping.max_trials
+                               for d, r in zip(decisions.values(), runs)),
+            "decisions": decisions}
 
 
 def run_campaign(cfg, *, out, workers: int = 1, dask_address: str | None = None, dask_client=None,
-                 progress: bool = True, models_dir=None, max_chunks: int | None = None) -> dict:
-    """Run every missing trial of ``cfg`` into the SQLite store ``out``; returns a summary dict.
+                 progress: bool = True, models_dir=None, max_chunks: int | None = None, append: bool = False,
+                 limits=None, force_workers: bool = False) -> dict:
+    """Run (or resume) the campaign ``cfg`` into the SQLite store ``out``; returns a summary dict.
 
-    ``workers=0`` runs in this process, ``workers>=1`` in that many spawned processes; a
-    ``dask_address``/``dask_client`` or an enabled ``cfg.dask`` runs the chunks on Dask
-    instead.  ``max_chunks`` stops after that many chunks (for tests of resumption).
+    ``models_dir`` overrides ``[model] models_dir`` (where checkpoints live; not part of any id).
+    ``limits`` (:class:`~qtaml_hw.campaign.preflight.Limits`, default: this machine's): the
+    pre-flight caps on tasks, RAM and disk, checked from the config before anything is expanded
+    or written; ``workers`` is capped at the usable cores unless ``force_workers``.
     """
-    if workers < 0:
-        raise QtamlError(f"workers must be >= 0, got {workers}")
-    if models_dir is None and cfg.kind == "nn":
-        models_dir = cfg.target.models_dir
-    tasks = expand_tasks(cfg, models_dir=models_dir)  # validates physics and plans before any file is created
-    t0 = time.perf_counter()
-    with ResultStore.create(out, seed=cfg.seed, name=cfg.name, kind=cfg.kind) as store:
-        store.add_tasks(tasks)
-        done = store.done_trials()
-        already = int(sum(np.count_nonzero(v < cfg.trials) for k, v in done.items()
-                          if k in {t.id for t in tasks}))
-        chunks = plan_chunks(tasks, done, trials=cfg.trials, batch_trials=cfg.batch_trials,
-                             with_info=store.has_info())
-        if max_chunks is not None:
-            chunks = chunks[:max_chunks]
-        total = len(tasks) * cfg.trials
-        log.info("campaign %s: %d tasks, %d/%d trials stored, %d chunks to run", cfg.name, len(tasks), already,
-                 total, len(chunks))
-        added = 0
-        use_dask = dask_client is not None or dask_address is not None or cfg.dask.enabled
-        backend = "dask" if use_dask else ("inline" if workers == 0 else f"processes:{workers}")
-        with Progress(total=total, initial=already, enabled=progress, desc=cfg.name) as bar:
-            def record(result):
-                nonlocal added
-                n = store.add_chunk(result)
-                added += n
-                bar.update(n)
-
-            args = [(t.id, t.params, cfg.seed, s, c) for t, s, c, _ in chunks]
-            infos = [wi for *_, wi in chunks]
-            if not chunks:
-                pass
-            elif use_dask:
-                _run_dask(cfg, args, infos, record, dask_address, dask_client, models_dir)
-            elif workers == 0:
-                for a, wi in zip(args, infos):
-                    record(execute_chunk(*a, models_dir=models_dir, with_info=wi))
-            else:
-                _run_processes(args, infos, record, workers, models_dir)
-    elapsed = time.perf_counter() - t0
-    return {"store": str(Path(out)), "name": cfg.name, "kind": cfg.kind, "backend": backend, "tasks": len(tasks),
-            "trials_per_task": cfg.trials, "trials_total": total, "trials_stored_before": already,
-            "trials_run": added, "elapsed_s": elapsed, "trials_per_s": added / elapsed if elapsed > 0 else 0.0}
-
-
-def _run_processes(args, infos, record, workers, models_dir) -> None:
-    ctx = get_context("spawn")
-    pending = list(zip(args, infos))[::-1]
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(os.getpid(),)) as pool:
-        running = set()
-        while pending or running:
-            while pending and len(running) < 2 * workers:  # bounded queue: results stream into the store
-                a, wi = pending.pop()
-                running.add(pool.submit(execute_chunk, *a, models_dir=models_dir, with_info=wi))
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                record(fut.result())
-
-
-def _run_dask(cfg, args, infos, record, address, client, models_dir) -> None:
-    from distributed import as_completed
-
-    own = client is None
-    cluster = None
-    if own:
-        client, cluster = _dask_client(cfg.dask, address)
-    try:
-        futures = [client.submit(execute_chunk, *a, models_dir=models_dir, with_info=wi, pure=False)
-                   for a, wi in zip(args, infos)]
-        for fut in as_completed(futures):
-            record(fut.result())
-    finally:
-        if own:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+    if models_dir is not None and cfg.kind == "nn":
+        cfg = attrs.evolve(cfg, target=attrs.evolve(cfg.target, models_dir=str(models_dir)))
+    ResultStore.check(out, seed=cfg.seed, kind=cfg.kind, config=cfg, append=append)  # before any expensive step
+    use_dask = dask_client is not None or dask_address is not None or cfg.dask.enabled
+    _, workers = preflight_campaign(cfg, out=out, workers=workers, dask=use_dask, limits=limits,
+                                    force_workers=force_workers, models_dir=models_dir)
+    tasks = expand_tasks(cfg)  # validates physics and plans before any file is created
+    return run_tasks(tasks, seed=cfg.seed, out=out, name=cfg.name, kind=cfg.kind, workers=workers,
+                     batch_trials=cfg.batch_trials, dask_client=dask_client, dask_settings=cfg.dask,
+                     dask_address=dask_address, progress=progress, max_chunks=max_chunks, config=cfg, append=append)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
+
 from qtaml_hw.commands._common import add_json, emit_json, format_table, nonneg_int
+from qtaml_hw.commands._limits import add_limit_args, limits_from_args
 
 NAME = "campaign"
 HELP = "fault campaigns: `run cfg.toml` (seeded, resumable, local processes or Dask), `report results.sqlite`"
@@ -22,6 +25,15 @@ def add_arguments(parser) -> None:
     run_p.add_argument("--dask", default=None, metavar="ADDRESS", help="run on the Dask scheduler at ADDRESS")
     run_p.add_argument("--models-dir", default=None, help="directory of named checkpoints (kind nn)")
     run_p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    run_p.add_argument("--dask-option", action="append", default=[], metavar="KEY=VALUE",
+                       help="add a [dask.cluster_options] entry (TOML value); repeatable")
+    run_p.add_argument("--allow-dask-code", action="store_true",
+                       help="allow --dask-option entries that load code or run shell (preload, "
+                            "job_script_prologue, job_extra_directives, ...); never allowed from a config file")
+    run_p.add_argument("--append", action="store_true",
+                       help="add this config's tasks to a store written by another config (same seed and kind)")
+    run_p.add_argument("--force-workers", action="store_true", help="allow more --workers than usable cores")
+    add_limit_args(run_p)
     add_json(run_p)
     rep_p = sub.add_parser("report", help="Markdown + CSV tables and PNG + SVG plots of a result store")
     rep_p.add_argument("store", help="result store written by `campaign run`")
@@ -40,14 +52,20 @@ def _run(args) -> int:
     from qtaml_hw.campaign import load_config, run_campaign
 
     cfg = load_config(args.config)
+    cfg = attrs.evolve(cfg, dask=cfg.dask.with_cli_options(args.dask_option, allow_code=args.allow_dask_code))
     out = Path(args.out) if args.out else Path(Path(args.config).stem + ".sqlite")
     summary = run_campaign(cfg, out=out, workers=args.workers, dask_address=args.dask,
-                           progress=not args.no_progress, models_dir=args.models_dir)
+                           progress=not args.no_progress, models_dir=args.models_dir, append=args.append,
+                           limits=limits_from_args(args, out), force_workers=args.force_workers)
     if args.json:
         emit_json(summary)
     else:
         print(f"campaign {summary['name']} ({summary['kind']}): {summary['tasks']} tasks x "
               f"{summary['trials_per_task']} trials on {summary['backend']}")
+        if summary["early_stops"]:
+            print(f"adaptive stopping: {summary['decided']} of {summary['tasks']} tasks decided, "
+                  f"{summary['early_stops']} before the cap; {summary['trials_total']} of {summary['trials_cap']} "
+                  "trials needed")
         print(f"stored before {summary['trials_stored_before']}, run now {summary['trials_run']} "
               f"in {summary['elapsed_s']:.2f} s ({summary['trials_per_s']:.1f} trials/s) -> {summary['store']}")
     return 0

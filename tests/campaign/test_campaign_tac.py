@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from qtaml_hw.campaign import expand_tasks, load_config, run_campaign, write_report
-from qtaml_hw.campaign.tasks import analysis
+from qtaml_hw.campaign.nn_kind import analysis
 from qtaml_hw.ecc import plan_check_bits
 from qtaml_hw.cli import main
 from qtaml_hw.tac import rho_table
@@ -53,9 +53,9 @@ def test_adaptive_tasks_follow_the_label_free_allocation(tac_cfg):
     cfg = load_config(tac_cfg)
     tasks = expand_tasks(cfg)
     assert [t.id for t in tasks] == [t.id for t in expand_tasks(load_config(tac_cfg))]  # stable ids
-    adaptive = [t.params for t in tasks if t.params["strategy"] != "uniform"]
+    adaptive = [t.params_dict() for t in tasks if t.params.strategy != "uniform"]
     assert len(adaptive) == 4 and len(tasks) == 8
-    an = analysis(tasks[0].params["target"], p10=0.1, p01=0.1, calib_samples=256, probes=4, seed=3)
+    an = analysis(tasks[0].params.target, p10=0.1, p01=0.1, calib_samples=256, probes=4, seed=3)
     total = int(an.n.sum())
     for p in adaptive:
         m = an.plan(p["strategy"], p["budget_bpw"] * total)
@@ -78,7 +78,7 @@ def test_run_and_report_rho_star(tac_cfg, tmp_path):
     run_campaign(cfg, out=store, workers=0, progress=False)
     rep = write_report(store, tmp_path / "rep", plots=True)
     (rho,) = rep["rho_star"]
-    an = analysis(expand_tasks(cfg)[0].params["target"], p10=0.1, p01=0.1, calib_samples=256, probes=4, seed=3)
+    an = analysis(expand_tasks(cfg)[0].params.target, p10=0.1, p01=0.1, calib_samples=256, probes=4, seed=3)
     table = rho_table(a=an.scores, n=an.n, curves=an.curves)
     assert rho["uniform_bpw"] is not None  # uniform m=4 reaches 95 % of clean at p=0.1 on LeNet-5
     assert rho["rho_star_predicted"] == pytest.approx(next(t["rho"] for t in table
@@ -126,8 +126,8 @@ def test_real_secded_plans_price_real_check_bits_and_fail_at_stress_p(tmp_path):
                      {"strategy": "uniform", "protect_msb": [2], "ecc": "secded"}]}
     cfg = parse_config(doc)
     tasks = expand_tasks(cfg)
-    real = [t.params for t in tasks if t.params.get("ecc") == "secded"]
-    ideal = [t.params for t in tasks if "ecc" not in t.params]
+    real = [t.params_dict() for t in tasks if t.params.ecc == "secded"]
+    ideal = [t.params_dict() for t in tasks if t.params.ecc is None]
     assert len(real) == len(ideal) == 2
     assert real[0]["check_bits_per_weight"] == pytest.approx(plan_check_bits([2], [4096]) / 4096)  # (22,16): 6/8
     assert real[0]["check_bits_per_weight"] == pytest.approx(6 / 8)
@@ -177,7 +177,7 @@ def test_ideal_and_real_plans_are_priced_alike_unless_a_flat_factor_is_given():
            "plans": [{"strategy": "uniform", "protect_msb": [1, 2, 4, 8]},
                      {"strategy": "uniform", "protect_msb": [1, 2, 4, 8], "ecc": "secded"},
                      {"strategy": "uniform", "protect_msb": [2], "overhead_factor": 0.125}]}
-    tasks = [t.params for t in expand_tasks(parse_config(doc))]
+    tasks = [t.params_dict() for t in expand_tasks(parse_config(doc))]
     ideal = [p["check_bits_per_weight"] for p in tasks if "ecc" not in p][:4]
     real = [p["check_bits_per_weight"] for p in tasks if p.get("ecc") == "secded"]
     assert ideal == real == pytest.approx([5 / 8, 6 / 8, 7 / 8, 8 / 8])  # 800 weights = 100 full words

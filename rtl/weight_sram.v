@@ -1,48 +1,58 @@
-// Weight SRAM with optional SECDED protection of the top bits (design.md sections 3, 5).
+// Weight SRAM with optional SECDED protection of the top bits (docs/design.md sections 3, 5).
 //
 // A word holds G weights of WeightBits bits (weight g in bits [g*WeightBits +: WeightBits]).
 // With EccEnable, the top ProtectBits bits of every weight form the SECDED data word in the
 // contract's bit-plane order: data bit g*m + j = bit (WeightBits-m+j) of weight g (m =
-// ProtectBits); the check bits are stored beside the data.  Reads are synchronous: the
-// word addressed in cycle t appears (decoded) on rdata_o in cycle t+1 together with
-// corrected_o / uncorrectable_o.  The low WeightBits-m bits are stored unprotected.
-// Saboteur: when sab_en_i, the stored word sab_addr_i (data and check bits) is XORed with
-// the masks at the clock edge, so a fault persists until the word is rewritten; it wins
-// over a write to the same address in the same cycle.
+// ProtectBits); the check bits (gen_ecc.check_q) are stored beside the data (mem_q).
+// Reads are synchronous: the word addressed in cycle t is registered (rdata_q, rcheck_q)
+// and appears decoded on rdata_o in cycle t+1 with corrected_o / uncorrectable_o.
+// The low WeightBits-m bits are stored unprotected.
+// Fault injection (docs/design.md section 6): by hierarchical path into mem_q[a],
+// gen_ecc.check_q[a], rdata_q, gen_ecc.rcheck_q.  The optional saboteur (`define
+// QTAML_SABOTEUR; never in synthesis) XORs stored word sab_addr_i (data and check bits) with
+// the masks at the clock edge, so a fault persists until the word is rewritten; it wins over
+// a write to the same address in the same cycle.
+`default_nettype none
 module weight_sram #(
   parameter AddrBits    = 6,   // Depth = 2**AddrBits words
   parameter G           = 8,
   parameter WeightBits  = 8,
   parameter EccEnable   = 0,
-  parameter ProtectBits = 8
+  parameter ProtectBits = 8,
+  // Hsiao SECDED check bits of a G*ProtectBits-bit data word
+  parameter CheckBits   = (G * ProtectBits <= 8) ? 5 : (G * ProtectBits <= 16) ? 6 :
+                          (G * ProtectBits <= 32) ? 7 : 8
 ) (
-  input                         clk_i,
-  input                         we_i,
-  input      [AddrBits-1:0]     waddr_i,
-  input      [G*WeightBits-1:0] wdata_i,
-  input      [AddrBits-1:0]     raddr_i,
-  output     [G*WeightBits-1:0] rdata_o,
-  output                        corrected_o,
-  output                        uncorrectable_o,
-  input                         sab_en_i,
-  input      [AddrBits-1:0]     sab_addr_i,
-  input      [G*WeightBits-1:0] sab_data_mask_i,
-  /* verilator lint_off UNUSEDSIGNAL */
-  input      [7:0]              sab_check_mask_i  // low CheckBits bits used
-  /* verilator lint_on UNUSEDSIGNAL */
+  input  wire                    clk_i,
+  input  wire                    we_i,
+  input  wire [AddrBits-1:0]     waddr_i,
+  input  wire [G*WeightBits-1:0] wdata_i,
+  input  wire [AddrBits-1:0]     raddr_i,
+  output wire [G*WeightBits-1:0] rdata_o,
+  output wire                    corrected_o,
+`ifdef QTAML_SABOTEUR
+  output wire                    uncorrectable_o,
+  input  wire                    sab_en_i,
+  input  wire [AddrBits-1:0]     sab_addr_i,
+  input  wire [G*WeightBits-1:0] sab_data_mask_i,
+  input  wire [CheckBits-1:0]    sab_check_mask_i
+`else
+  output wire                    uncorrectable_o
+`endif
 );
   localparam integer Depth = 1 << AddrBits;
   localparam integer W  = G * WeightBits;
   localparam integer M  = ProtectBits;
   localparam integer DB = G * ProtectBits;
-  localparam integer CheckBits = (DB <= 8) ? 5 : (DB <= 16) ? 6 : (DB <= 32) ? 7 : 8;
 
   reg [W-1:0] mem_q [0:Depth-1];
   reg [W-1:0] rdata_q;
 
   always @(posedge clk_i) begin
     if (we_i) mem_q[waddr_i] <= wdata_i;
+`ifdef QTAML_SABOTEUR
     if (sab_en_i) mem_q[sab_addr_i] <= mem_q[sab_addr_i] ^ sab_data_mask_i;
+`endif
     rdata_q <= mem_q[raddr_i];
   end
 
@@ -82,7 +92,9 @@ module weight_sram #(
       );
       always @(posedge clk_i) begin
         if (we_i) check_q[waddr_i] <= wcheck;
-        if (sab_en_i) check_q[sab_addr_i] <= check_q[sab_addr_i] ^ sab_check_mask_i[CheckBits-1:0];
+`ifdef QTAML_SABOTEUR
+        if (sab_en_i) check_q[sab_addr_i] <= check_q[sab_addr_i] ^ sab_check_mask_i;
+`endif
         rcheck_q <= check_q[raddr_i];
       end
     end else begin : gen_plain
@@ -92,3 +104,4 @@ module weight_sram #(
     end
   endgenerate
 endmodule
+`default_nettype wire

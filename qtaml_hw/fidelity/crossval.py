@@ -120,7 +120,8 @@ def run_rtl(plan: dict, *, simulator: str, progress: bool = False) -> dict:
     keys = ("a", "pre", "sram_images", "tile_rows", "tile_passes", "f_tile", "f_cls", "f_row", "f_col",
             "f_cycle", "f_mask")
     job = run_job(simulator=simulator, toplevel="accel_top", sources=accel_sources(),
-                  test_module="qtaml_hw.fidelity.crossval_tb", parameters=cfg.parameters(), env=cfg.env(),
+                  test_module="qtaml_hw.fidelity.crossval_tb", parameters=cfg.parameters(),
+                  defines=cfg.defines(), env=cfg.env(),
                   job={k: plan[k] for k in keys}, log_name=f"crossval-n{cfg.n}.log",
                   progress_label=f"crossval {simulator} injections" if progress else None)
     res = job.arrays

@@ -1,4 +1,4 @@
-"""cocotb module of the cross-validation campaign: many saboteur injections per simulator launch.
+"""cocotb module of the cross-validation campaign: many injections per simulator launch.
 
 design.md section 6.  The plan (``QTAML_JOB``, an .npz from
 :func:`qtaml_hw.fidelity.crossval.plan_campaign`) holds tiles (A, W, preload, shape) and
@@ -6,9 +6,9 @@ injections (tile, class, row, col, cycle, mask).  One build, one launch, one sta
 handshake per injection; memories are written only when the tile changes (and one SRAM
 word is rewritten after an SRAM fault, which would otherwise persist).  The output buffer
 is *not* reloaded between injections: each run's result is the next run's preload, which
-the checker knows because it reads every result.  The saboteur stays armed (it only fires
-while busy) and only the saboteur inputs that change are written, so an injection costs
-about 3 + 3M Python <-> simulator crossings whatever the number of cycles.
+the checker knows because it reads every result.  Faults are flipped by hierarchical path
+(:meth:`AccelDriver.inject`, no saboteur port), so an injection costs about 8 + 3M
+Python <-> simulator crossings whatever the number of cycles.
 Results go to ``QTAML_JOB_OUT``; progress through :func:`qtaml_hw.hdl.job.report_progress`.
 """
 
@@ -19,10 +19,11 @@ import time
 
 import cocotb
 import numpy as np
+from cocotb.triggers import RisingEdge, with_timeout
 
 from qtaml_hw.fidelity.driver import CLOCK_NS, AccelDriver, TopConfig
 from qtaml_hw.fidelity.layout import unpack_int32_row
-from qtaml_hw.fidelity.schedule import FAULT_CLASSES, GemmSchedule
+from qtaml_hw.fidelity.schedule import FAULT_CLASSES, Fault, GemmSchedule
 from qtaml_hw.hdl.job import report_progress
 
 
@@ -42,16 +43,12 @@ class _Inputs:
 
 @cocotb.test()
 async def crossval_campaign(dut):
-    from cocotb.triggers import RisingEdge, with_timeout
-
     job = np.load(os.environ["QTAML_JOB"])
     drv = AccelDriver(dut, TopConfig.from_env())
     cfg = drv.cfg
     await drv.start()
     ins = _Inputs(drv)
-    ins.last.update(sab_arm_i=0, sab_cycle_i=0, sab_class_i=0, sab_row_i=0, sab_col_i=0, sab_mask_i=0,
-                    sram_sab_addr_i=0, sram_sab_data_mask_i=0, start_i=0, obuf_raddr_i=0)
-    ins.set(sab_arm_i=1)  # fires only while busy and cycle == sab_cycle_i
+    ins.last.update(start_i=0, obuf_raddr_i=0)
 
     tile_rows, tile_passes = job["tile_rows"], job["tile_passes"]
     f_tile, f_cls, f_row, f_col = job["f_tile"], job["f_cls"], job["f_row"], job["f_col"]
@@ -76,18 +73,15 @@ async def crossval_campaign(dut):
             load_s += time.perf_counter() - tl
             first = True
         cls = int(f_cls[j])
-        if cls == sram_code:
-            ins.set(sab_class_i=cls, sab_cycle_i=int(f_cycle[j]), sram_sab_addr_i=int(f_row[j]),
-                    sram_sab_data_mask_i=int(f_mask[j]))
-        else:
-            ins.set(sab_class_i=cls, sab_cycle_i=int(f_cycle[j]), sab_row_i=int(f_row[j]),
-                    sab_col_i=int(f_col[j]), sab_mask_i=int(f_mask[j]))
+        fault = Fault(FAULT_CLASSES[cls], int(f_row[j]), int(f_col[j]), int(f_cycle[j]), int(f_mask[j]))
         ins.set(start_i=1)
         await drv._edge()
         ins.set(start_i=0)
+        await drv.inject(fault)
         total = GemmSchedule(n=cfg.n, rows=rows, passes=passes).total_cycles
-        drv.crossings += 1
-        await with_timeout(RisingEdge(dut.done_o), (total + 8) * CLOCK_NS, "ns")
+        drv.crossings += 2
+        if not int(dut.done_o.value):  # a flip in the last cycle lands after done rose
+            await with_timeout(RisingEdge(dut.done_o), (total + 8) * CLOCK_NS, "ns")
         if first:
             drv.crossings += 1
             cycles_seen[b] = dut.cycles_o.value.to_unsigned()
@@ -99,9 +93,8 @@ async def crossval_campaign(dut):
             outs[j, m] = unpack_int32_row(dut.obuf_rdata_o.value.to_unsigned(), n=cfg.n)
         if cls == sram_code:  # restore the word (an SRAM flip persists until rewritten)
             addr = int(f_row[j])
-            drv._set(sram_we_i=1, sram_addr_i=addr, sram_wdata_i=int(images[addr]))
-            await drv._edge()
-            drv._set(sram_we_i=0)
+            drv.handle(f"u_sram.mem_q[{addr}]").value = int(images[addr])
+            drv.crossings += 1
         last_report = report_progress(j + 1, n_inj, t0, last_report)
     wall = time.perf_counter() - t0
     np.savez(os.environ["QTAML_JOB_OUT"], outs=outs, cycles=cycles_seen, crossings=drv.crossings,

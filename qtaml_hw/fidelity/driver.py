@@ -1,4 +1,9 @@
-"""cocotb driver for ``rtl/accel_top.v``: load memories, arm the saboteur, run, read back.
+"""cocotb driver for ``rtl/accel_top.v``: load memories, inject faults, run, read back.
+
+Faults go in by hierarchical path (:mod:`qtaml_hw.hdl.inject`, :func:`fault_targets`): the
+default build has no saboteur ports.  A build with ``TopConfig(saboteur=1)`` defines
+``QTAML_SABOTEUR`` and the driver arms the saboteur ports instead (kept to check one
+mechanism against the other).
 
 Runs inside the simulator (imported by cocotb test modules).  A tile goes through the
 memories and one start/done handshake, so the Python <-> simulator crossings do not grow
@@ -14,8 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cocotb.clock import Clock
+from cocotb.triggers import RisingEdge, with_timeout
+
 from qtaml_hw.fidelity.layout import pack_int32_row, row_words, unpack_int32_row, weight_words
 from qtaml_hw.fidelity.schedule import CLASS_CODE, Fault, GemmSchedule
+from qtaml_hw.hdl.inject import flip_after_edges, resolve, xor_now
 
 CLOCK_NS = 10
 
@@ -29,6 +38,7 @@ class TopConfig:
     pass_bits: int = 2
     ecc: int = 0
     protect_bits: int = 8
+    saboteur: int = 0  # 1: build with `define QTAML_SABOTEUR (optional saboteur ports)
 
     @property
     def max_rows(self) -> int:
@@ -42,13 +52,35 @@ class TopConfig:
         return {"N": self.n, "RowBits": self.row_bits, "PassBits": self.pass_bits,
                 "EccEnable": self.ecc, "ProtectBits": self.protect_bits}
 
+    def defines(self) -> dict:
+        return {"QTAML_SABOTEUR": 1} if self.saboteur else {}
+
     def env(self) -> dict:
-        return {"QTAML_TOP_CFG": f"{self.n},{self.row_bits},{self.pass_bits},{self.ecc},{self.protect_bits}"}
+        return {"QTAML_TOP_CFG": f"{self.n},{self.row_bits},{self.pass_bits},{self.ecc},{self.protect_bits},"
+                                 f"{self.saboteur}"}
 
     @classmethod
     def from_env(cls) -> "TopConfig":
         vals = [int(v) for v in os.environ["QTAML_TOP_CFG"].split(",")]
         return cls(*vals)
+
+
+def fault_targets(fault: Fault) -> list[tuple[str, int]]:
+    """(hierarchical path below accel_top, XOR mask) of every register/word a :class:`Fault` flips."""
+    r, c = fault.row, fault.col
+    pe = f"u_array.gen_row[{r}].gen_col[{c}].u_pe"
+    if fault.cls == "weight":
+        return [(f"{pe}.w_q", fault.mask & 0xFF)]
+    if fault.cls == "act":
+        return [(f"{pe}.a_q", fault.mask & 0xFF)]
+    if fault.cls == "psum":
+        return [(f"{pe}.p_q", fault.mask & 0xFFFFFFFF)]
+    if fault.cls == "out":
+        return [(f"u_array.gen_out[{c}].o_q", fault.mask & 0xFFFFFFFF)]
+    out = [(f"u_sram.mem_q[{r}]", fault.mask & ((1 << 64) - 1))]
+    if fault.check_mask:
+        out.append((f"u_sram.gen_ecc.check_q[{r}]", fault.check_mask))
+    return out
 
 
 class AccelDriver:
@@ -58,6 +90,22 @@ class AccelDriver:
         self.dut = dut
         self.cfg = cfg
         self.crossings = 0
+        self._handles: dict[str, object] = {}
+
+    def handle(self, path: str):
+        """Cached simulator handle of ``path`` below the top."""
+        h = self._handles.get(path)
+        if h is None:
+            h = self._handles[path] = resolve(self.dut, path)
+        return h
+
+    async def inject(self, fault: Fault):
+        """Right after the start edge: flip ``fault``'s register(s) so the new value is held from cycle+1."""
+        targets = [(self.handle(p), m) for p, m in fault_targets(fault)]
+        await flip_after_edges(self.dut.clk_i, targets[0][0], targets[0][1], fault.cycle + 1)
+        for h, m in targets[1:]:
+            xor_now(h, m)
+        self.crossings += 2 + 2 * len(targets)
 
     def _set(self, **signals):
         for name, value in signals.items():
@@ -65,21 +113,18 @@ class AccelDriver:
         self.crossings += len(signals)
 
     async def _edge(self):
-        from cocotb.triggers import RisingEdge
-
         self.crossings += 1
         await RisingEdge(self.dut.clk_i)
 
     async def start(self):
         """Start the clock, zero every input, reset for two cycles."""
-        from cocotb.clock import Clock
-
         Clock(self.dut.clk_i, CLOCK_NS, unit="ns").start()
         self._set(rst_i=1, start_i=0, num_rows_i=1, num_passes_i=1, abuf_we_i=0, abuf_addr_i=0,
                   abuf_wdata_i=0, obuf_we_i=0, obuf_addr_i=0, obuf_wdata_i=0, obuf_raddr_i=0,
-                  sram_we_i=0, sram_addr_i=0, sram_wdata_i=0, sram_sab_en_i=0, sram_sab_addr_i=0,
-                  sram_sab_data_mask_i=0, sram_sab_check_mask_i=0, sab_arm_i=0, sab_cycle_i=0,
-                  sab_class_i=0, sab_row_i=0, sab_col_i=0, sab_mask_i=0)
+                  sram_we_i=0, sram_addr_i=0, sram_wdata_i=0)
+        if self.cfg.saboteur:
+            self._set(sram_sab_en_i=0, sram_sab_addr_i=0, sram_sab_data_mask_i=0, sram_sab_check_mask_i=0,
+                      sab_arm_i=0, sab_cycle_i=0, sab_class_i=0, sab_row_i=0, sab_col_i=0, sab_mask_i=0)
         await self._edge()
         await self._edge()
         self._set(rst_i=0)
@@ -109,6 +154,13 @@ class AccelDriver:
 
     async def sram_xor(self, addr: int, data_mask: int, check_mask: int = 0):
         """XOR masks into stored SRAM word ``addr`` now (persists until rewritten)."""
+        if not self.cfg.saboteur:
+            xor_now(self.handle(f"u_sram.mem_q[{addr}]"), data_mask)
+            if check_mask:
+                xor_now(self.handle(f"u_sram.gen_ecc.check_q[{addr}]"), check_mask)
+            self.crossings += 2 + 2 * bool(check_mask)
+            await self._edge()
+            return
         self._set(sram_sab_en_i=1, sram_sab_addr_i=addr, sram_sab_data_mask_i=data_mask,
                   sram_sab_check_mask_i=check_mask)
         await self._edge()
@@ -125,10 +177,9 @@ class AccelDriver:
                 int(d.sram_uncorrectable_o.value))
 
     async def run(self, *, rows: int, passes: int, fault: Fault | None = None) -> int:
-        """One start/done handshake; returns the cycle count.  ``fault`` arms the saboteur."""
-        from cocotb.triggers import RisingEdge, with_timeout
-
-        if fault is not None:
+        """One start/done handshake; returns the cycle count.  ``fault``: flipped by path (or saboteur)."""
+        sab = fault is not None and self.cfg.saboteur
+        if sab:
             sig = dict(sab_arm_i=1, sab_cycle_i=fault.cycle, sab_class_i=CLASS_CODE[fault.cls],
                        sab_row_i=fault.row & 0xFF, sab_col_i=fault.col & 0xFF,
                        sab_mask_i=fault.mask & 0xFFFFFFFF)
@@ -140,11 +191,14 @@ class AccelDriver:
         self._set(num_rows_i=rows, num_passes_i=passes, start_i=1)
         await self._edge()
         self._set(start_i=0)
+        if fault is not None and not sab:
+            await self.inject(fault)
         total = GemmSchedule(n=self.cfg.n, rows=rows, passes=passes).total_cycles
         self.crossings += 1
-        await with_timeout(RisingEdge(self.dut.done_o), (total + 8) * CLOCK_NS, "ns")
+        if not (fault is not None and not sab and int(self.dut.done_o.value)):  # a last-cycle flip comes after done
+            await with_timeout(RisingEdge(self.dut.done_o), (total + 8) * CLOCK_NS, "ns")
         await self._edge()
-        if fault is not None:
+        if sab:
             self._set(sab_arm_i=0)
         self.crossings += 1
         return self.dut.cycles_o.value.to_unsigned()

@@ -63,7 +63,8 @@ def run_tile(*, simulator: str, n: int, k: int, rows: int, seed: int, flip_model
     expect = gemm_int8_int32(a, w_seen)
     clean = gemm_int8_int32(a, w)
     job = run_job(simulator=simulator, toplevel="accel_top", sources=accel_sources(),
-                  test_module="qtaml_hw.fidelity.job_tb", parameters=cfg.parameters(), env=cfg.env(),
+                  test_module="qtaml_hw.fidelity.job_tb", parameters=cfg.parameters(),
+                  defines=cfg.defines(), env=cfg.env(),
                   job={"a": a, "words": words, "data_mask": data_mask, "check_mask": check_mask},
                   log_name="rtl-gemm.log", waves=waves)
     wall = job.wall_s

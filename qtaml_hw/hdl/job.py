@@ -16,6 +16,7 @@ benchmarks) goes through :func:`run_job` (design.md section 6):
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import threading
 import time
@@ -23,9 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from cocotb_tools.runner import get_results
 
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.hdl.simulators import BUILD_ROOT, check_simulator, run_cocotb, sim_output_to, worker_suffix
+
+
+_FAILED = re.compile(r"^(\d+)/(\d+) cocotb tests failed")
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,8 @@ def _progress_watch(path: Path, stream, stop: threading.Event, label: str) -> No
 
 
 def run_job(*, simulator: str, toplevel: str, sources, test_module: str, job: dict, log_name: str,
-            parameters: dict | None = None, env: dict | None = None, waves: bool = False,
+            parameters: dict | None = None, defines: dict | None = None, env: dict | None = None,
+            waves: bool = False,
             progress_label: str | None = None) -> JobResult:
     """Run cocotb module ``test_module`` on ``toplevel`` with ``job`` (name -> array); return its results.
 
@@ -75,7 +81,7 @@ def run_job(*, simulator: str, toplevel: str, sources, test_module: str, job: di
                 watcher.start()
             try:
                 run_cocotb(toplevel=toplevel, sources=sources, test_module=test_module, simulator=simulator,
-                           parameters=parameters, waves=waves, waves_on_failure=False, extra_env=full_env)
+                           parameters=parameters, defines=defines, waves=waves, waves_on_failure=False, extra_env=full_env)
             except (AssertionError, RuntimeError) as exc:
                 raise QtamlError(f"{simulator} build/run failed ({str(exc).splitlines()[0][:120]}); "
                                  f"see {log_path}") from None
@@ -89,6 +95,32 @@ def run_job(*, simulator: str, toplevel: str, sources, test_module: str, job: di
         with np.load(out_path) as res:
             arrays = {k: res[k] for k in res.files}
     return JobResult(arrays=arrays, wall_s=wall, log_path=log_path)
+
+
+def run_user_test(*, simulator: str, toplevel: str, sources, test_file: Path, parameters: dict | None = None,
+                  defines: dict | None = None, env: dict | None = None, seed: int | None = None,
+                  testcase: str | None = None) -> dict:
+    """Build ``toplevel`` and run the cocotb tests of ``test_file``; counts of tests and failures, log path."""
+    check_simulator(simulator)
+    log_path = BUILD_ROOT / simulator / f"rtl-test-{toplevel}{worker_suffix()}.log"
+    t0 = time.perf_counter()
+    failed_msg = None
+    with sim_output_to(log_path):
+        try:
+            results = run_cocotb(toplevel=toplevel, sources=sources, test_module=test_file.stem, simulator=simulator,
+                                 parameters=parameters, defines=defines, test_dir=test_file.parent, extra_env=env,
+                                 testcase=testcase, seed=seed, waves_on_failure=False)
+        except (AssertionError, RuntimeError) as exc:
+            failed_msg = str(exc).splitlines()[0] if str(exc) else "failed"
+            results = None
+    wall = time.perf_counter() - t0
+    if results is None:
+        counts = _FAILED.search(failed_msg or "")
+        if counts is None:
+            raise QtamlError(f"{simulator} build/run of {test_file.name} failed ({failed_msg[:120]}); see {log_path}")
+        return {"tests": int(counts.group(2)), "failed": int(counts.group(1)), "wall_s": wall, "log": str(log_path)}
+    num_tests, num_failed = get_results(results)
+    return {"tests": int(num_tests), "failed": int(num_failed), "wall_s": wall, "log": str(log_path)}
 
 
 def report_progress(done: int, total: int, t0: float, last_report: float) -> float:

@@ -85,12 +85,14 @@ class SimConfig:
     sources: tuple[Path, ...]
     simulator: str
     parameters: tuple[tuple[str, object], ...] = ()
+    defines: tuple[tuple[str, object], ...] = ()
 
     @property
     def build_dir(self) -> Path:
-        key = json.dumps(
-            [self.toplevel, [str(s) for s in self.sources], list(self.parameters)], default=str
-        )
+        key = [self.toplevel, [str(s) for s in self.sources], list(self.parameters)]
+        if self.defines:
+            key.append(list(self.defines))
+        key = json.dumps(key, default=str)
         tag = hashlib.sha256(key.encode()).hexdigest()[:10]
         return BUILD_ROOT / self.simulator / f"{self.toplevel}_{tag}{worker_suffix()}"
 
@@ -145,6 +147,7 @@ def run_cocotb(
     test_module: str,
     simulator: str,
     parameters: dict | None = None,
+    defines: dict | None = None,
     test_dir: Path | None = None,
     extra_env: dict | None = None,
     testcase: str | None = None,
@@ -154,6 +157,7 @@ def run_cocotb(
 ) -> Path:
     """Build ``toplevel`` on ``simulator`` and run cocotb tests from ``test_module``.
 
+    ``defines``: Verilog macros (e.g. ``{"QTAML_SABOTEUR": 1}`` for the optional saboteur ports).
     ``test_module`` must be importable (its directory on ``sys.path`` / ``PYTHONPATH``;
     pass ``test_dir`` = that directory).  Returns the results XML path; raises
     ``AssertionError`` when any cocotb test failed, so a pytest launcher fails with it;
@@ -164,7 +168,8 @@ def run_cocotb(
     from cocotb_tools.runner import get_runner, get_results
 
     params = dict(sorted((parameters or {}).items()))
-    cfg = SimConfig(toplevel, tuple(Path(s) for s in sources), simulator, tuple(params.items()))
+    defs = dict(sorted((defines or {}).items()))
+    cfg = SimConfig(toplevel, tuple(Path(s) for s in sources), simulator, tuple(params.items()), tuple(defs.items()))
     build_dir = cfg.build_dir
     if waves:  # a separate build, so the fast cached one is not rebuilt with tracing
         build_dir = build_dir.with_name(build_dir.name + "_waves")
@@ -185,6 +190,7 @@ def run_cocotb(
             sources=list(cfg.sources),
             hdl_toplevel=toplevel,
             parameters=params,
+            defines=defs,
             build_dir=build_dir,
             build_args=build_args,
             timescale=TIMESCALE,
@@ -231,7 +237,7 @@ def run_cocotb(
             # Re-run once with tracing so the failing run's waveform is kept for debugging.
             try:
                 run_cocotb(toplevel=toplevel, sources=sources, test_module=test_module, simulator=simulator,
-                           parameters=parameters, test_dir=test_dir, extra_env=extra_env, testcase=testcase,
+                           parameters=parameters, defines=defines, test_dir=test_dir, extra_env=extra_env, testcase=testcase,
                            waves=True, seed=seed, waves_on_failure=False)
             except AssertionError:
                 pass

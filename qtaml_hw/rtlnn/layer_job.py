@@ -49,7 +49,8 @@ def run_layer_job(mapping: LayerMapping, a_pad: np.ndarray, *, simulator: str, d
     if len(faults) and (faults[:, 0].min() < 0 or faults[:, 0].max() >= t):
         raise QtamlError(f"register fault trial index out of range [0, {t})")
     job = run_job(simulator=simulator, toplevel="accel_top", sources=accel_sources(),
-                  test_module="qtaml_hw.rtlnn.layer_tb", parameters=cfg.parameters(), env=cfg.env(),
+                  test_module="qtaml_hw.rtlnn.layer_tb", parameters=cfg.parameters(),
+                  defines=cfg.defines(), env=cfg.env(),
                   job={"a": np.asarray(a_pad, np.int8), "image": image, "data_mask": dm, "check_mask": cm,
                        "faults": faults, "readback": int(readback),
                        "geom": np.array([mapping.n_ct, mapping.n_kc, mapping.ppc, mapping.words_per_tile])},

@@ -17,6 +17,9 @@ CONFIGS = {
     "n4": (TopConfig(n=4, row_bits=2, pass_bits=2), None),
     "n4-ecc4": (TopConfig(n=4, row_bits=2, pass_bits=2, ecc=1, protect_bits=4), None),
     "n16": (TopConfig(n=16, row_bits=4, pass_bits=1), "random_tiles_bit_exact,accumulator_wraps_like_int32"),
+    # the optional saboteur ports (`define QTAML_SABOTEUR) still agree with the schedule
+    "n4-saboteur": (TopConfig(n=4, row_bits=2, pass_bits=2, ecc=1, protect_bits=4, saboteur=1),
+                    "saboteur_matches_schedule,leakage_flips_in_sram"),
 }
 # 16x16 on Icarus is ~70x slower than Verilator: one tile set there, everything on Verilator.
 FAULTS = {"verilator": 120, "icarus": 40}
@@ -25,7 +28,7 @@ FAULTS = {"verilator": 120, "icarus": 40}
 def run_top(cfg: TopConfig, simulator: str, *, testcase=None, faults=40):
     env = cfg.env() | {"QTAML_TB_FAULTS": str(faults)}
     return run_cocotb(toplevel="accel_top", sources=accel_sources(), test_module="tb_accel_top",
-                      simulator=simulator, parameters=cfg.parameters(), test_dir=HERE,
+                      simulator=simulator, parameters=cfg.parameters(), defines=cfg.defines(), test_dir=HERE,
                       extra_env=env, testcase=testcase)
 
 

@@ -24,4 +24,4 @@ def test_weight_sram(simulator, name):
         srcs += ("secded_enc", "secded_dec")
     run_cocotb(toplevel="weight_sram", sources=rtl_sources(*srcs), test_module="tb_weight_sram",
                simulator=simulator, parameters={"AddrBits": 3, "EccEnable": ecc, "ProtectBits": m},
-               test_dir=HERE, extra_env={"QTAML_SRAM_CFG": f"{ecc},{m}"})
+               defines={"QTAML_SABOTEUR": 1}, test_dir=HERE, extra_env={"QTAML_SRAM_CFG": f"{ecc},{m}"})

@@ -1,0 +1,79 @@
+"""Physics-derived leakage into a named memory of any design, from a user's own cocotb test.
+
+docs/descriptor.md, docs/design.md sections 1, 2, 6.  Inside a cocotb test::
+
+    from qtaml_hw.fidelity.byo import inject_leakage
+    from qtaml_hw.fidelity.design import load_design
+    from qtaml_hw.memory import FlipModel
+
+    design = load_design("mac_os.toml")
+    res = await inject_leakage(dut, design, "weights", FlipModel.symmetric(1e-2), seed=7)
+    # res.words: what the memory held, res.masks: the XOR masks written (one per word)
+
+:func:`leakage_masks` draws the flips: every lane (``lane_bits``-bit code, lane g in bits
+[g*lane_bits, (g+1)*lane_bits) of a word) goes through :func:`qtaml_hw.memory.flip_bits`
+(bit k of a code flips with p10_k if it stores 1, p01_k if it stores 0), with the stream
+keyed by (seed, ``"byo:<memory>"``, trial), so the same seed gives the same flips in the
+RTL and in a Python model of it.  :func:`inject_leakage` reads the words by hierarchical
+path, draws the masks and XORs them in (:mod:`qtaml_hw.hdl.inject`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qtaml_hw.fidelity.design import Design, MemorySpec
+from qtaml_hw.hdl.inject import read_int, resolve, xor_now
+from qtaml_hw.memory import FlipModel, flip_bits
+from qtaml_hw.memory.codes import code_dtype
+
+
+@dataclass(frozen=True)
+class LeakageResult:
+    """Words a memory held before the leakage and the XOR masks written into them."""
+
+    memory: str
+    words: tuple[int, ...]
+    masks: tuple[int, ...]
+
+    @property
+    def bits_flipped(self) -> int:
+        return sum(bin(m).count("1") for m in self.masks)
+
+    def faulty_words(self) -> list[int]:
+        return [w ^ m for w, m in zip(self.words, self.masks)]
+
+
+def lanes_of(words, mem: MemorySpec) -> np.ndarray:
+    """(words, lanes) array of the lane codes of ``words`` (Python ints, any width)."""
+    lane_mask = (1 << mem.lane_bits) - 1
+    return np.array([[(int(w) >> (g * mem.lane_bits)) & lane_mask for g in range(mem.lanes)] for w in words],
+                    dtype=code_dtype(mem.lane_bits)).reshape(len(words), mem.lanes)
+
+
+def leakage_masks(words, mem: MemorySpec, flip_model: FlipModel, *, seed: int, trial: int = 0) -> list[int]:
+    """XOR mask of every word for one leakage trial (module docstring)."""
+    codes = lanes_of(words, mem)
+    faulty = flip_bits(codes, bits=mem.lane_bits, flip_model=flip_model, trials=1, seed=seed,
+                       trial_offset=trial, key=f"byo:{mem.name}")[0]
+    diff = faulty.astype(np.int64) ^ codes.astype(np.int64)
+    return [sum(int(diff[i, g]) << (g * mem.lane_bits) for g in range(mem.lanes)) for i in range(len(words))]
+
+
+async def inject_leakage(dut, design: Design, memory: str, flip_model: FlipModel, *, seed: int,
+                         trial: int = 0) -> LeakageResult:
+    """Read memory ``memory`` of ``design`` by path, draw one leakage trial, XOR it in now.
+
+    Call it while the design does not write that memory (e.g. after loading, before a run);
+    the flipped bits persist until the words are rewritten, like charge lost from a cell.
+    """
+    mem = design.memory(memory)
+    handle = resolve(dut, mem.path)
+    words = [read_int(handle[i]) for i in range(len(handle))]
+    masks = leakage_masks(words, mem, flip_model, seed=seed, trial=trial)
+    for i, m in enumerate(masks):
+        if m:
+            xor_now(handle[i], m)
+    return LeakageResult(memory, tuple(words), tuple(masks))

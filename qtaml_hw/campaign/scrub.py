@@ -48,8 +48,8 @@ def find_scrub_period(*, accuracy_at_p, tau_s: float, r: float, target: float, c
     """
     if not 0 < target <= 1:
         raise QtamlError(f"target must be in (0, 1], got {target}")
-    if not tau_s > 0 or not math.isfinite(tau_s):
-        raise QtamlError(f"retention time tau must be positive and finite, got {tau_s}")
+    if not 1e-12 <= tau_s <= 1e18:  # a picosecond to 30 Gyr; beyond, log-period bisection under/overflows
+        raise QtamlError(f"retention time tau must be in [1e-12, 1e18] s, got {tau_s:g}")
     goal = target * clean_accuracy
     lo, hi = (lo_s or tau_s * 1e-7), (hi_s or tau_s * 10.0)
     history = []

@@ -38,6 +38,9 @@ def run(args) -> int:
     if args.strategy not in STRATEGIES:
         raise QtamlError(f"unknown strategy {args.strategy!r}; choose one of {', '.join(STRATEGIES)}")
     check_bits_code(args.bits, args.code, name="--bits", code_name="--code")
+    if args.budget_bits_per_weight > args.bits:  # the bound campaign configs apply to plans.budget_bpw
+        raise QtamlError(f"--budget-bits-per-weight {args.budget_bits_per_weight:g} is more than the "
+                         f"{args.bits} bits of a weight")
     if args.r * args.p_flip > 1.0:
         raise QtamlError(f"p01 = r * p_flip = {args.r * args.p_flip} is outside [0, 1]")
     fm = FlipModel(args.p_flip, args.r * args.p_flip)

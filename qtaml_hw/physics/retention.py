@@ -65,7 +65,8 @@ def retention_time(*, t_ox_nm, phi_b_ev=3.1, m_ox=0.42, v_ox=0.0, tau0_s=DEFAULT
     """``tau = tau0 / T`` in seconds (design.md section 1), computed as ``tau0 * exp(S)``."""
     tau0 = _check_tau0(tau0_s)
     s = wkb_exponent(t_ox_nm=t_ox_nm, phi_b_ev=phi_b_ev, m_ox=m_ox, v_ox=v_ox, barrier=barrier)
-    return _out(tau0 * np.exp(np.asarray(s)))
+    with np.errstate(over="ignore"):  # S > 709: tau = inf (the cell never leaks), the exact limit
+        return _out(tau0 * np.exp(np.asarray(s)))
 
 
 def p_flip_poisson(t_s, *, tau_s):

@@ -27,16 +27,22 @@ Q = constants.e
 BARRIERS = ("auto", "rect", "trapezoid", "fn")
 
 
+#: Physical ranges of the WKB inputs (anything outside is a typo, and 1e308 would overflow):
+#: oxides up to 100 nm, barriers up to 20 eV, effective masses up to 10 m0, up to 1 kV across.
+RANGES = {"t_ox_nm": (0.0, 100.0), "phi_b_ev": (0.0, 20.0), "m_ox": (0.0, 10.0), "v_ox": (0.0, 1000.0)}
+
+
 def _check_inputs(t_ox_nm, phi_b_ev, m_ox, v_ox):
     t = np.asarray(t_ox_nm, dtype=np.float64)
     phi = np.asarray(phi_b_ev, dtype=np.float64)
     m = np.asarray(m_ox, dtype=np.float64)
     v = np.asarray(v_ox, dtype=np.float64)
-    for name, arr, ok in (("t_ox_nm", t, t > 0), ("phi_b_ev", phi, phi > 0), ("m_ox", m, m > 0),
-                          ("v_ox", v, v >= 0)):
-        if not np.all(np.isfinite(arr)) or not np.all(ok):
+    for name, arr in (("t_ox_nm", t), ("phi_b_ev", phi), ("m_ox", m), ("v_ox", v)):
+        lo, hi = RANGES[name]
+        low_ok = arr >= lo if name == "v_ox" else arr > lo
+        if not np.all(np.isfinite(arr)) or not np.all(low_ok) or np.any(arr > hi):
             rel = ">= 0" if name == "v_ox" else "> 0"
-            raise QtamlError(f"{name} must be finite and {rel}, got {arr.tolist()!r}")
+            raise QtamlError(f"{name} must be finite, {rel} and <= {hi:g}, got {arr.tolist()!r}")
     return t, phi, m, v
 
 

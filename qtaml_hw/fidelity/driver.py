@@ -102,7 +102,7 @@ class AccelDriver:
     async def inject(self, fault: Fault):
         """Right after the start edge: flip ``fault``'s register(s) so the new value is held from cycle+1."""
         targets = [(self.handle(p), m) for p, m in fault_targets(fault)]
-        await flip_after_edges(self.dut.clk_i, targets[0][0], targets[0][1], fault.cycle + 1)
+        await flip_after_edges(self.dut.clk_i, targets[0][0], targets[0][1], fault.cycle + 1, period_ns=CLOCK_NS)
         for h, m in targets[1:]:
             xor_now(h, m)
         self.crossings += 2 + 2 * len(targets)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from cocotb.triggers import ClockCycles, FallingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, Timer
 
 _PART = re.compile(r"^([A-Za-z_][A-Za-z0-9_$]*)((?:\[\d+\])*)$")
 
@@ -65,13 +65,18 @@ def xor_now(handle, mask: int) -> int:
     return new
 
 
-async def flip_after_edges(clk, handle, mask: int, edges: int) -> None:
+async def flip_after_edges(clk, handle, mask: int, edges: int, *, period_ns: int | None = None) -> None:
     """Wait ``edges`` rising edges of ``clk`` (0: none), then the falling edge, then XOR ``mask`` in.
 
     Called right after the rising edge that starts run cycle 0, ``edges = t + 1`` makes the
     flipped value the one held from cycle t+1 (a fault "at cycle t", module docstring).
+    With ``period_ns`` (a free-running clock of that period, called at a rising edge) one
+    timer replaces the per-edge wake-ups: (edges + 1/2) periods later is that falling edge.
     """
-    if edges > 0:
-        await ClockCycles(clk, edges)
-    await FallingEdge(clk)
+    if period_ns is not None:
+        await Timer(edges * period_ns + period_ns // 2, "ns")
+    else:
+        if edges > 0:
+            await ClockCycles(clk, edges)
+        await FallingEdge(clk)
     xor_now(handle, mask)

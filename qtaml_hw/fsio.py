@@ -83,7 +83,8 @@ def _sweep_stale(parent: Path, name: str) -> None:
     """Remove temporaries of ``name`` left in ``parent`` by writers that are no longer alive."""
     lead = f".{name}."
     try:
-        entries = list(os.scandir(parent))
+        with os.scandir(parent) as it:
+            entries = list(it)
     except OSError:
         return
     for entry in entries:
@@ -171,10 +172,11 @@ def _check_replaceable(path: Path, suffixes) -> bool:
     path = check_target(path, directory=True)
     if not path.exists():
         return False
-    for entry in os.scandir(path):
-        if entry.is_symlink() or not entry.is_file() or not entry.name.endswith(tuple(suffixes)):
-            raise QtamlError(f"{path} already holds {entry.name!r}, which is not a report file: "
-                             "choose another output folder")
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.is_symlink() or not entry.is_file() or not entry.name.endswith(tuple(suffixes)):
+                raise QtamlError(f"{path} already holds {entry.name!r}, which is not a report file: "
+                                 "choose another output folder")
     return True
 
 

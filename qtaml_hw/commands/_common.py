@@ -88,9 +88,12 @@ def add_flip_model_args(parser: argparse.ArgumentParser, *, p_default: float) ->
     phys.add_argument("--phi-b-ev", type=positive_float, default=3.1, help="barrier height [eV] (default 3.1)")
     phys.add_argument("--m-ox", type=positive_float, default=0.42, help="oxide effective mass ratio (default 0.42)")
     phys.add_argument("--v-ox", type=nonneg_float, default=0.0, help="oxide voltage [V] (default 0)")
-    phys.add_argument("--tau0-s", type=positive_float, default=1e-3,
-                      help="attempt time [s], tau = tau0 / T (default 1e-3, docs/physics.md)")
-    phys.add_argument("--t-s", type=positive_float, default=86400.0, help="retention interval [s] (default 1 day)")
+    phys.add_argument("--tau0-s", type=positive_float, default=None,
+                      help="attempt time [s], tau = tau0 / T (default 1e-13, the one project default, docs/physics.md)")
+    phys.add_argument("--cell", default=None,
+                      help="calibrated cell preset instead of --t-ox-nm (qtaml-hw physics --list-cells)")
+    phys.add_argument("--t-s", "--refresh-s", dest="t_s", type=positive_float, default=1e-4,
+                      help="retention (refresh) interval [s] (default 1e-4)")
     phys.add_argument("--r", type=nonneg_float, default=1.0, help="p01 = r p10, r in [0, 1] (default 1)")
     parser.set_defaults(_p_flip_default=p_default)
 
@@ -100,14 +103,21 @@ def flip_model_from_args(args):
     from qtaml_hw.errors import QtamlError
     from qtaml_hw.memory import FlipModel
 
-    if args.t_ox_nm is not None and args.p_flip is not None:
-        raise QtamlError("give either --p-flip or physics options (--t-ox-nm ...), not both")
+    if (args.t_ox_nm is not None or args.cell is not None) and args.p_flip is not None:
+        raise QtamlError("give either --p-flip or physics options (--t-ox-nm / --cell ...), not both")
+    if args.cell is not None:
+        from qtaml_hw.physics import calibrate, operating_point
+
+        if args.t_ox_nm is not None or args.tau0_s is not None:
+            raise QtamlError("--cell is calibrated: do not also give --t-ox-nm or --tau0-s")
+        op = operating_point(calibrate(args.cell), args.t_s, r=args.r)
+        return FlipModel(op["p10"], op["p01"])
     if args.t_ox_nm is not None:
-        from qtaml_hw.physics import flip_probabilities
+        from qtaml_hw.physics import DEFAULT_TAU0_S, flip_probabilities
 
         if args.r > 1:
             raise QtamlError(f"--r must be in [0, 1], got {args.r}")
         fp = flip_probabilities(t_ox_nm=args.t_ox_nm, phi_b_ev=args.phi_b_ev, m_ox=args.m_ox, v_ox=args.v_ox,
-                                tau0_s=args.tau0_s, t_s=args.t_s, r=args.r)
+                                tau0_s=DEFAULT_TAU0_S if args.tau0_s is None else args.tau0_s, t_s=args.t_s, r=args.r)
         return FlipModel(fp["p10"], fp["p01"])
     return FlipModel.symmetric(args._p_flip_default if args.p_flip is None else args.p_flip)

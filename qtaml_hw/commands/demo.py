@@ -15,15 +15,17 @@ from pathlib import Path
 
 from qtaml_hw.commands._common import add_json, add_seed, emit_json, format_table, positive_int
 from qtaml_hw.errors import QtamlError
+from qtaml_hw.fsio import make_dirs, write_text
 
 NAME = "demo"
 HELP = "run the end-to-end demo (physics -> TAC vs Uniform-MSP -> Monte Carlo -> RTL) into a report"
 ORDER = 0
 log = logging.getLogger(__name__)
 
-# Embedded defaults: a 1.8 nm oxide, retention interval of two days without scrub, leakage
-# mostly 1 -> 0 (r = 0.1): p10 ~ 0.12, the stress regime of the paper.
-PHYSICS = {"t_ox_nm": 1.8, "phi_b_ev": 3.1, "m_ox": 0.42, "v_ox": 0.0, "tau0_s": 1e-3, "t_s": 172800.0, "r": 0.1}
+# Embedded operating point: a calibrated 65 nm 3T-1C gain cell (docs/physics.md, "Cell presets";
+# measured 16 us retention at 99.99% bit yield) refreshed every 200 us, threshold law, leakage
+# mostly 1 -> 0 (r = 0.1): p10 ~ 0.095 (t / tau = 0.25), the stress regime of the paper.
+PHYSICS = {"cell": "gc3t-65nm", "law": "threshold", "refresh_s": 2e-4, "r": 0.1}
 MODEL = "lenet5"
 UNIFORM_M = (1, 2, 3, 4)
 TAC_BUDGETS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)
@@ -44,7 +46,7 @@ def add_arguments(parser) -> None:
 
 def campaign_toml(*, seed: int, trials: int, test_subset: int) -> str:
     """The demo's campaign file (also written to ``<out>/campaign.toml`` so it can be rerun)."""
-    phys = "\n".join(f"{k} = {v!r}" for k, v in PHYSICS.items() if k != "r")
+    phys = _physics()
     return f"""# qtaml-hw demo campaign: rerun with `qtaml-hw campaign run campaign.toml --out campaign.sqlite`
 [campaign]
 name = "demo-{MODEL}"
@@ -59,9 +61,9 @@ test_subset = {test_subset}
 
 [faults]
 r = {PHYSICS['r']!r}
-
-[faults.physics]
-{phys}
+# cell {phys['cell']} refreshed every {phys['refresh_s']:g} s, {phys['law']} law (t/tau = {phys['t_over_tau']:.3g}):
+# `qtaml-hw physics --cell {phys['cell']} --refresh-s {phys['refresh_s']:g} --r {PHYSICS['r']:g}`
+p_flip = [{phys['p10']!r}]
 
 [[plans]]
 strategy = "none"
@@ -97,10 +99,11 @@ ecc = "secded"
 
 
 def _physics() -> dict:
-    from qtaml_hw.physics import flip_probabilities
+    """The demo's operating point: the calibrated cell at its refresh interval (physics.operating_point)."""
+    from qtaml_hw.physics import calibrate, operating_point
 
-    res = flip_probabilities(**PHYSICS)
-    return {**PHYSICS, **{k: float(res[k]) for k in ("transmission", "tau_s", "p10", "p01")}}
+    op = operating_point(calibrate(PHYSICS["cell"], law=PHYSICS["law"]), PHYSICS["refresh_s"], r=PHYSICS["r"])
+    return {**op, "t_s": op["refresh_s"]}
 
 
 RTL_LAYER = "conv2"
@@ -136,22 +139,25 @@ def run(args) -> int:
     def step(msg):
         print(f"[demo {time.perf_counter() - t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
-    step("physics: WKB transmission -> retention -> directional flip rates")
+    step("physics: calibrated cell -> refresh interval -> directional flip rates")
     phys = _physics()
     toml_text = campaign_toml(seed=args.seed, trials=args.trials, test_subset=args.test_subset)
     import tomllib
 
     cfg = parse_config(tomllib.loads(toml_text))
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "campaign.toml").write_text(toml_text)
+    make_dirs(out)
+    write_text(out / "campaign.toml", toml_text)  # atomic, no symlink followed
     figures = [p.name for p in write_physics_figures(out) if p.suffix == ".png"]
 
     step(f"campaign: {MODEL}, p10={phys['p10']:.4f} p01={phys['p01']:.4f}; TAC plan vs Uniform-MSP "
          f"({args.trials} trials x {args.test_subset} images per task)")
-    summary = run_campaign(cfg, out=out / "campaign.sqlite", workers=args.workers, progress=not args.json)
+    # append: a re-run with other --quick sizes adds its tasks; the report keeps this config's only
+    summary = run_campaign(cfg, out=out / "campaign.sqlite", workers=args.workers, progress=not args.json,
+                           append=True)
     steps["campaign"] = summary
     # only this config's tasks: a store from an earlier run with other sizes keeps its own tasks
-    rep = write_report(out / "campaign.sqlite", out, plots=True, task_ids=[t.id for t in expand_tasks(cfg)])
+    rep = write_report(out / "campaign.sqlite", out, plots=True, task_ids=[t.id for t in expand_tasks(cfg)],
+                       whole_folder=False)  # the demo folder also holds the store: replace file by file
     rows, rho = rep["rows"], rep["rho_star"]
 
     rtl = None
@@ -172,8 +178,8 @@ def run(args) -> int:
     if args.json:
         emit_json(result)
     else:
-        print(f"physics: t_ox={phys['t_ox_nm']} nm, T={phys['transmission']:.3g}, tau={phys['tau_s']:.3g} s, "
-              f"t={phys['t_s']:g} s -> p10={phys['p10']:.4f}, p01={phys['p01']:.4f}")
+        print(f"physics: cell {phys['cell']}, tau={phys['tau_s']:.3g} s, refresh every {phys['refresh_s']:g} s "
+              f"(t/tau={phys['t_over_tau']:.3g}) -> p10={phys['p10']:.4f}, p01={phys['p01']:.4f}")
         print(format_table(result["rows"]))
         for r in rho:
             print(f"rho*: predicted {_f(r['rho_star_predicted'])}, measured {_f(r['rho_star_measured'])} "

@@ -1,13 +1,22 @@
-"""`qtaml-hw scrub`: the scrub period that keeps a target fraction of clean accuracy (design.md sections 1, 7)."""
+"""`qtaml-hw scrub`: the scrub period that keeps a target fraction of clean accuracy (design.md sections 1, 7).
+
+A grid of scrub periods, each one task of the campaign engine (resumable store, local
+processes or Dask, progress, adaptive stopping against the goal accuracy); see
+:mod:`qtaml_hw.campaign.scrub` for why a grid and not a bisection.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
-from qtaml_hw.commands._common import add_json, add_seed, emit_json, nonneg_float, positive_float, positive_int
+from qtaml_hw.commands._common import (add_json, add_seed, emit_json, nonneg_float, nonneg_int, positive_float,
+                                       positive_int)
+from qtaml_hw.errors import QtamlError
+from qtaml_hw.memory import check_bits_code
 
 NAME = "scrub"
-HELP = "how often must I scrub to keep a target fraction of clean accuracy? (bisection on seeded MC accuracy)"
+HELP = "how often must I scrub to keep a target fraction of clean accuracy? (grid of periods on the campaign engine)"
 ORDER = 75
 
 
@@ -27,18 +36,26 @@ def add_arguments(parser) -> None:
     parser.add_argument("--r", type=nonneg_float, default=0.0,
                         help="p01 = r * p10 (default 0: leakage only empties charged nodes)")
     parser.add_argument("--bits", type=positive_int, default=8, help="weight bits (default 8)")
-    parser.add_argument("--trials", type=positive_int, default=20, help="MC trials per evaluated period (default 20)")
-    parser.add_argument("--iters", type=positive_int, default=12, help="bisection steps (default 12)")
+    parser.add_argument("--trials", type=positive_int, default=64,
+                        help="trial cap per grid period (default 64; most periods decide after 8 or 16)")
+    parser.add_argument("--min-trials", type=positive_int, default=8, help="first stopping checkpoint (default 8)")
+    parser.add_argument("--points", type=positive_int, default=12, help="log-spaced grid periods (default 12)")
+    parser.add_argument("--lo-s", type=positive_float, default=None, help="shortest period (default tau * 1e-7)")
+    parser.add_argument("--hi-s", type=positive_float, default=None, help="longest period (default tau * 10)")
     parser.add_argument("--test-subset", type=positive_int, default=500, help="first N test images (default 500)")
     parser.add_argument("--models-dir", default=None, help="directory of named checkpoints")
+    parser.add_argument("--store", default=None,
+                        help="result store to keep (and resume) the grid's trials; default: a temporary one")
+    parser.add_argument("--workers", type=nonneg_int, default=0,
+                        help="local worker processes (default 0: in this process)")
+    parser.add_argument("--dask", default=None, metavar="ADDRESS", help="run on the Dask scheduler at ADDRESS")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument("--out", default=None, help="directory for scrub.png / scrub.svg / scrub.json")
     add_seed(parser)
     add_json(parser)
 
 
 def _parse_plan(text: str, bits: int) -> int:
-    from qtaml_hw.errors import QtamlError
-
     if text == "none":
         return 0
     kind, _, m = text.partition(":")
@@ -47,77 +64,61 @@ def _parse_plan(text: str, bits: int) -> int:
     return int(m)
 
 
-def run(args) -> int:
-    import torch
-
-    from qtaml_hw.campaign.scrub import find_scrub_period, tau_from_physics
-    from qtaml_hw.memory import FlipModel
-    from qtaml_hw.errors import QtamlError
-    from qtaml_hw.nn import QuantizedModel, default_sampler, evaluate_faulty, load_dataset, load_model
-
+def _check(args) -> tuple[int, Path | None]:
     if not 0 < args.target <= 1:
         raise QtamlError(f"--target must be in (0, 1], got {args.target}")
     if args.r > 1:
         raise QtamlError(f"--r must be in [0, 1], got {args.r}")
     if (args.tau_s is None) == (args.t_ox_nm is None):
         raise QtamlError("give exactly one of --tau-s or --t-ox-nm (physics)")
-    if not 2 <= args.bits <= 16:
-        raise QtamlError(f"--bits must be in 2..16, got {args.bits}")
+    check_bits_code(args.bits, name="--bits")
+    if args.points < 2:
+        raise QtamlError(f"--points must be at least 2, got {args.points}")
     protect = _parse_plan(args.ecc_plan, args.bits)
     out_dir = Path(args.out) if args.out else None
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise QtamlError(f"--out {out_dir} exists and is not a directory")
+    return protect, out_dir
+
+
+def run(args) -> int:
+    from qtaml_hw.campaign.config import ModelTarget  # heavy (torch, the NN layer): loaded when the command runs
+    from qtaml_hw.campaign.runner import run_tasks
+    from qtaml_hw.campaign.scrub import choose_period, clean_accuracy, period_grid, scrub_tasks, tau_from_physics
+    from qtaml_hw.reports.scrub_plots import save_scrub_report
+
+    protect, out_dir = _check(args)
     tau = args.tau_s if args.tau_s is not None else tau_from_physics(
         t_ox_nm=args.t_ox_nm, phi_b_ev=args.phi_b_ev, m_ox=args.m_ox, v_ox=args.v_ox, tau0_s=args.tau0_s)
-    torch.set_num_threads(2)
-    model, entry = load_model(args.model, models_dir=args.models_dir)
-    data = load_dataset(entry.get("dataset", "mnist"))
-    x, y = data.x_test[:args.test_subset], data.y_test[:args.test_subset]
-    qmodel = QuantizedModel(model, bits=args.bits)
-    with torch.no_grad():
-        clean = float((qmodel(x).argmax(-1) == y).float().mean())
-
-    def accuracy_at_p(p10, p01):
-        sampler = default_sampler(FlipModel(p10, p01), {layer.name: protect for layer in qmodel.layers})
-        return evaluate_faulty(qmodel, x, y, trials=args.trials, seed=args.seed, weight_sampler=sampler,
-                               batch_trials=args.trials).mean
-
-    res = find_scrub_period(accuracy_at_p=accuracy_at_p, tau_s=tau, r=args.r, target=args.target,
-                            clean_accuracy=clean, iters=args.iters)
-    res.update({"model": args.model, "ecc_plan": args.ecc_plan, "protect_msb": protect, "trials": args.trials,
-                "seed": args.seed, "n_test": int(len(x)), "target": args.target})
+    target = ModelTarget(name=args.model, bits=args.bits, test_subset=args.test_subset, models_dir=args.models_dir)
+    periods = period_grid(tau, points=args.points, lo_s=args.lo_s, hi_s=args.hi_s)
+    clean = clean_accuracy(target)
+    goal = args.target * clean
+    tasks = scrub_tasks(target, periods=periods, tau_s=tau, r=args.r, protect_msb=protect, goal=goal,
+                        max_trials=args.trials, min_trials=args.min_trials)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Path(args.store) if args.store else Path(tmp) / "scrub.sqlite"
+        summary = run_tasks(tasks, seed=args.seed, out=store, name=f"scrub-{Path(args.model).stem}", kind="nn",
+                            workers=args.workers, batch_trials=min(args.trials, 16), dask_address=args.dask,
+                            progress=not args.no_progress)
+    points = [{"period_s": float(t), "p10": task.params.p10, "decision": summary["decisions"][task.id]}
+              for t, task in zip(periods, tasks)]
+    res = choose_period(points, goal=goal)
+    res.update({"model": args.model, "ecc_plan": args.ecc_plan, "protect_msb": protect, "trials_cap": args.trials,
+                "trials_run": summary["trials_run"], "trials_total": summary["trials_total"], "seed": args.seed,
+                "n_test": args.test_subset, "target": args.target, "goal_accuracy": goal, "clean_accuracy": clean,
+                "tau_s": tau, "r": args.r, "store": args.store})
     if out_dir is not None:
-        import json
-
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        from qtaml_hw.commands._common import _to_jsonable
-
-        h = res["history"]
-        fig, ax = plt.subplots(figsize=(6, 4))
-        ax.semilogx([p["period_s"] for p in h], [p["accuracy"] for p in h], "o-",
-                    label=f"MC mean ({args.trials} trials)")
-        ax.axhline(res["goal_accuracy"], color="gray", ls="--", label=f"{args.target:g} x clean")
-        ax.axvline(res["scrub_period_s"], color="C3", ls=":", label=f"scrub every {res['scrub_period_s']:.3g} s")
-        ax.set_xlabel("scrub period (s)")
-        ax.set_ylabel("accuracy")
-        ax.set_title(f"{args.model}, plan {args.ecc_plan}, tau = {tau:.3g} s")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for ext in ("png", "svg"):
-            fig.savefig(out_dir / f"scrub.{ext}", dpi=120)
-        plt.close(fig)
-        (out_dir / "scrub.json").write_text(json.dumps(_to_jsonable(res), indent=2) + "\n")
+        save_scrub_report(res, out_dir, title=f"{args.model}, plan {args.ecc_plan}, tau = {tau:.3g} s")
     if args.json:
         emit_json(res)
     else:
         word = "scrub at least every" if res["status"] == "ok" else "no scrubbing needed up to"
         print(f"{args.model}, plan {args.ecc_plan}, tau {tau:.4g} s, r {args.r:g}: clean accuracy {clean:.4f}, "
-              f"goal {res['goal_accuracy']:.4f}")
-        print(f"{word} {res['scrub_period_s']:.4g} s (p10 {res['p10']:.3g}, accuracy {res['accuracy']:.4f}, "
-              f"{args.trials} trials, seed {args.seed})")
+              f"goal {goal:.4f}")
+        nxt = res["first_failing_period_s"]
+        print(f"{word} {res['scrub_period_s']:.4g} s (p10 {res['p10']:.3g}, accuracy {res['accuracy']:.4f} "
+              f"[{res['accuracy_ci95'][0]:.4f}, {res['accuracy_ci95'][1]:.4f}], {res['trials']} trials"
+              + (f"; fails at {nxt:.4g} s" if nxt else "") + f"; {summary['trials_total']} trials over "
+              f"{len(tasks)} periods, seed {args.seed})")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qtaml_hw.fsio import write_text
+
 
 def _fmt(v, spec=".4g") -> str:
     if v is None:
@@ -48,11 +50,14 @@ def write_demo_report(out_dir, *, physics: dict, rows: list[dict], rho: list[dic
     md = [f"# qtaml-hw demo report\n\nMade by `{command}` in {seconds:.0f} s. Every number below was computed "
           "by this run; the campaign store `campaign.sqlite` can be resumed or extended with "
           "`qtaml-hw campaign run campaign.toml --out campaign.sqlite`.\n",
-          "## 1. Physics: WKB tunneling -> flip rates\n",
-          f"Rectangular barrier, t_ox = {p['t_ox_nm']} nm, phi_B = {p['phi_b_ev']} eV, m_ox = {p['m_ox']} m0: "
-          f"T = {p['transmission']:.3e}; retention tau = tau0 / T = {p['tau_s']:.3e} s (tau0 = {p['tau0_s']:g} s). "
-          f"Over a retention interval of {p['t_s']:g} s (no scrub): p10 = 1 - exp(-t/tau) = {p['p10']:.4f}, "
-          f"p01 = r p10 = {p['p01']:.4f} (r = {p['r']}).\n",
+          "## 1. Physics: calibrated cell -> refresh interval -> flip rates\n",
+          f"Cell `{p['cell']}` ({p['source']}). Its measured retention ({p['retention_s']:g} s at "
+          f"{p['retention_quantile']:g} of cells failed) calibrates the {p['law']} law: median retention "
+          f"tau = {p['tau_s']:.3e} s, spread sigma_ln = {p['sigma_ln']:.3g}; the charged node sits at "
+          f"V_ox = Q/C = {p['v_ox']:g} V across a {p['t_ox_nm']} nm oxide (T = {p['transmission']:.3e}), so the "
+          f"calibrated attempt time is tau0 = tau T = {p['tau0_s']:.3g} s. Refreshed every {p['refresh_s']:g} s "
+          f"({p['refresh_rate_hz']:g} refreshes/s, t/tau = {p['t_over_tau']:.3g}): p10 = {p['p10']:.4f}, "
+          f"p01 = r p10 = {p['p01']:.4f} (r = {p['r']}). Node values that are assumptions: {p['assumptions']}.\n",
           "## 2. TAC plan vs Uniform-MSP on LeNet-5 (Monte Carlo, 95% CI)\n",
           "Uniform-MSP protects the same top bits of every weight. TAC spends the same kind of budget "
           "(protected bits per weight, averaged over the model) where the label-free sensitivity and the "
@@ -97,5 +102,5 @@ def write_demo_report(out_dir, *, physics: dict, rows: list[dict], rho: list[dic
     md.append("\n## Figures\n")
     md += [f"![{Path(f).stem}]({f})\n" for f in figures]
     path = out_dir / "report.md"
-    path.write_text("\n".join(md))
+    write_text(path, "\n".join(md))  # atomic, no symlink followed
     return path

@@ -172,7 +172,7 @@ def spec_dict(spec: MethodSpec) -> dict:
 
 FINETUNE_EPOCHS = {"lenet5": 2, "vgg": 1, "resnet": 1, "mobilenet": 2, "vit": 4}  # sized for 2 busy cores
 FINETUNE_LR_FACTOR = 0.3  # fine-tuning runs its one-cycle schedule at 0.3x the recipe's peak learning rate
-TRACE_IMAGES, TRACE_PROBES = 512, 16  # Hessian-trace measurement: first 512 training images, 16 Rademacher probes
+TRACE_IMAGES, TRACE_PROBES = 256, 8  # Hessian-trace measurement: first 256 training images, 8 Rademacher probes
 
 
 def init_from_reference(spec: MethodSpec, arch: str, reference: torch.nn.Module, config: dict):
@@ -203,7 +203,8 @@ def train_with_method(spec: MethodSpec, *, arch: str, config: dict, cfg: TrainCo
     step, hook, state = build_training(spec, arch=arch, epochs=cfg.epochs, seed=seed, x_calib=x[:256])
     xt, yt = x[:TRACE_IMAGES], y[:TRACE_IMAGES]
     measure = spec.pretrained or spec.method != "standard"  # the from-scratch references skip it
-    before = measure_trace(model, xt, yt, n_iter=TRACE_PROBES) if spec.pretrained else None
+    # "before": the reference the regulariser starts from (Hessian method only; the same for every method)
+    before = measure_trace(model, xt, yt, n_iter=TRACE_PROBES) if spec.pretrained and spec.method == "hessian" else None
     t0 = time.perf_counter()
     history = train_model(model, x, y, cfg=cfg, seed=seed, step=step, epoch_hook=hook, progress=progress,
                           reinit=not spec.pretrained)

@@ -1,0 +1,164 @@
+"""The training comparison (design.md section 8; issue 16 item 5) as campaigns of the engine.
+
+What training buys, what TAC buys, and both together: for every comparison checkpoint
+(``<arch>_<method>`` from ``qtaml-hw train --method all``: standard, noise-aware, SRL,
+Hessian, all fine-tuned the same number of epochs from the same reference) and each fault
+condition of the headline (symmetric ``r = 1`` and directional ``r = 0.1`` at ``p = 0.10``
+for CNNs, ``0.05`` for the ViT), one ``nn`` campaign (a TOML config, written next to its
+store so ``qtaml-hw campaign run`` reproduces it) evaluates
+
+* no protection (``none``),
+* Uniform-MSP (``uniform``, ``m = 0..8`` protected top bits, ideal),
+* TAC (``tac`` allocation at ``budget_bpw`` + its mean correction),
+
+with ``trials`` Monte Carlo trials on ``test_subset`` test images.  Per (checkpoint,
+condition, protection): clean quantized accuracy, faulty accuracy at ``FIXED_BPW``
+protected bits per weight (mean, 95 % t-interval), and the smallest budget whose mean
+accuracy reaches 95 % of clean -- linear interpolation on the budget grid, the interval from
+the curves of the interval's ends (``lo`` curve crossing = upper end).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qtaml_hw.campaign.config import load_config
+from qtaml_hw.campaign.report import summarize
+from qtaml_hw.campaign.runner import run_campaign
+from qtaml_hw.campaign.store import ResultStore
+from qtaml_hw.errors import QtamlError
+from qtaml_hw.fsio import write_text
+
+log = logging.getLogger(__name__)
+
+ARCHS = ("lenet5", "resnet", "vit")
+METHODS = ("standard", "noise_aware", "srl", "hessian")
+CONDITIONS = (("symmetric", 1.0), ("directional", 0.1))
+P_FLIP = {"vit": 0.05}  # CNNs 0.10
+FIXED_BPW = 2.0
+UNIFORM_M = tuple(range(9))
+TAC_BPW = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """Size of the comparison campaigns (trials per task, test images, seed, workers)."""
+
+    trials: int = 16
+    test_subset: int = 500
+    seed: int = 0
+    workers: int = 1
+
+    def __post_init__(self):
+        if self.trials < 2 or self.test_subset < 1 or self.workers < 0:
+            raise QtamlError("comparison needs trials >= 2, test_subset >= 1, workers >= 0")
+
+
+def config_text(checkpoint: str, *, arch: str, r: float, settings: CompareSettings, models_dir: str) -> str:
+    """The campaign TOML of one (checkpoint, fault condition)."""
+    p = P_FLIP.get(arch, 0.1)
+    return "\n".join([
+        f"# training comparison: {checkpoint} at p_flip = {p}, r = {r} (qtaml_hw.campaign.training)",
+        "[campaign]", f'name = "train-{checkpoint}-r{r:g}"', 'kind = "nn"', f"seed = {settings.seed}",
+        f"trials = {settings.trials}", f"batch_trials = {settings.trials}", "",
+        "[model]", f'name = "{Path(models_dir) / (checkpoint + ".safetensors")}"', "bits = 8", 'code = "twos"',
+        f"test_subset = {settings.test_subset}", "",
+        "[faults]", f"p_flip = [{p}]", f"r = {r}", "",
+        "[[plans]]", 'strategy = "none"', "",
+        "[[plans]]", 'strategy = "uniform"', f"protect_msb = {list(UNIFORM_M)}", "",
+        "[[plans]]", 'strategy = "tac"', f"budget_bpw = {list(TAC_BPW)}", "mean_correction = true", ""])
+
+
+def checkpoints(models_dir) -> list[tuple[str, str, str]]:
+    """(arch, method, checkpoint) of the comparison present in ``models_dir``'s manifest."""
+    manifest = json.loads((Path(models_dir) / "manifest.json").read_text())["models"]
+    return [(a, m, f"{a}_{m}") for a in ARCHS for m in METHODS if f"{a}_{m}" in manifest]
+
+
+def crossing(budgets, acc, target: float) -> float | None:
+    """Smallest budget where the piecewise-linear curve ``acc(budget)`` reaches ``target`` (None: never)."""
+    b, a = np.asarray(budgets, float), np.asarray(acc, float)
+    order = np.argsort(b, kind="stable")
+    b, a = b[order], a[order]
+    if a[0] >= target:
+        return float(b[0])
+    for i in range(1, len(b)):
+        if a[i] >= target:
+            return float(b[i - 1] + (target - a[i - 1]) * (b[i] - b[i - 1]) / (a[i] - a[i - 1]))
+    return None
+
+
+def protection_rows(rows: list[dict], clean: float) -> list[dict]:
+    """Per protection (none, uniform, tac): accuracy at the fixed budget and the 95 %-of-clean budget."""
+    out = []
+    none = [r for r in rows if r["strategy"] == "none"]
+    for label, strat in (("none", "none"), ("Uniform-MSP", "uniform"), ("TAC", "tac+mc")):
+        curve = sorted((r for r in rows if r["strategy"] == strat), key=lambda r: r["protect_msb"])
+        if strat == "none":
+            curve = none
+        if not curve:
+            continue
+        b = [float(r["protect_msb"]) for r in curve]
+        at = min(curve, key=lambda r: abs(float(r["protect_msb"]) - (0 if strat == "none" else FIXED_BPW)))
+        target = 0.95 * clean
+        out.append({"protection": label, "acc_fixed": at["accuracy_mean"], "acc_fixed_lo": at["accuracy_lo"],
+                    "acc_fixed_hi": at["accuracy_hi"], "bpw_at_fixed": float(at["protect_msb"]),
+                    "bpw95": crossing(b, [r["accuracy_mean"] for r in curve], target) if strat != "none" else None,
+                    "bpw95_lo": crossing(b, [r["accuracy_hi"] for r in curve], target) if strat != "none" else None,
+                    "bpw95_hi": crossing(b, [r["accuracy_lo"] for r in curve], target) if strat != "none" else None})
+    return out
+
+
+def run_comparison(out_dir, *, models_dir="models", settings: CompareSettings = CompareSettings(),
+                   progress: bool = True) -> list[dict]:
+    """Run (or resume) every comparison campaign into ``out_dir``; returns the table rows."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads((Path(models_dir) / "manifest.json").read_text())["models"]
+    found = checkpoints(models_dir)
+    if not found:
+        raise QtamlError(f"no comparison checkpoints in {models_dir}; run `qtaml-hw train --all --method all`")
+    table = []
+    for arch, method, ckpt in found:
+        for cond, r in CONDITIONS:
+            cfg_path = out_dir / f"{ckpt}_{cond}.toml"
+            write_text(cfg_path, config_text(ckpt, arch=arch, r=r, settings=settings, models_dir=str(models_dir)))
+            store = out_dir / f"{ckpt}_{cond}.sqlite"
+            run_campaign(load_config(cfg_path), out=store, workers=settings.workers, progress=progress)
+            with ResultStore.open(store) as st:
+                rows = summarize(st)
+            clean = float(rows[0]["clean_accuracy"])
+            entry = manifest[ckpt]
+            meth = entry.get("method") or {}
+            for prow in protection_rows(rows, clean):
+                table.append({"arch": arch, "method": method, "condition": cond, "p_flip": P_FLIP.get(arch, 0.1),
+                              "r": r, "clean": clean, **prow, "epochs": entry["train"]["epochs"],
+                              "train_s": entry["train"]["seconds"],
+                              "trace": ((meth.get("hessian_trace") or {}).get("after") or {}).get("trace"),
+                              "trace_ci": ((meth.get("hessian_trace") or {}).get("after") or {}).get("ci95")})
+    return table
+
+
+def _fmt(v, nd=3):
+    return "-" if v is None else f"{v:.{nd}f}"
+
+
+def markdown(table: list[dict]) -> str:
+    """The comparison table (one row per arch x method x condition x protection)."""
+    head = ("| model | method | fault | protection | clean | acc @ fixed budget (95% CI) | bpw for 95% clean (CI) "
+            "| epochs | train s |\n|---|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    for t in table:
+        fixed = "0" if t["protection"] == "none" else f"{t['bpw_at_fixed']:.2f}"
+        b95 = "not reached" if t["bpw95"] is None and t["protection"] != "none" else _fmt(t["bpw95"], 2)
+        if t["bpw95"] is not None:
+            b95 += f" ({_fmt(t['bpw95_lo'], 2)}-{'>' + str(max(TAC_BPW)) if t['bpw95_hi'] is None else _fmt(t['bpw95_hi'], 2)})"
+        lines.append(f"| {t['arch']} | {t['method']} | {t['condition']} p={t['p_flip']:g} r={t['r']:g} | "
+                     f"{t['protection']} | {t['clean']:.3f} | {t['acc_fixed']:.3f} @ {fixed} bpw "
+                     f"({t['acc_fixed_lo']:.3f}-{t['acc_fixed_hi']:.3f}) | {b95} | {t['epochs']} | {t['train_s']} |")
+    return "\n".join(lines) + "\n"

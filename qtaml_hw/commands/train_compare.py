@@ -1,0 +1,38 @@
+"""`qtaml-hw train-compare`: standard vs noise-aware vs SRL vs Hessian training, each with no protection,
+Uniform-MSP and TAC, through the campaign engine (design.md section 8; :mod:`qtaml_hw.campaign.training`)."""
+
+from __future__ import annotations
+
+from qtaml_hw.commands._common import add_json, add_seed, emit_json, nonneg_int, positive_int
+
+NAME = "train-compare"
+HELP = "compare training methods x protections (none, Uniform-MSP, TAC) at the headline fault points"
+ORDER = 42
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--models-dir", default="models", help="checkpoints from `train --method all` (default models/)")
+    parser.add_argument("--out", default="out/train_compare", help="campaign configs + stores (resumable)")
+    parser.add_argument("--trials", type=positive_int, default=16, help="Monte Carlo trials per task (default 16)")
+    parser.add_argument("--test-subset", type=positive_int, default=500, help="test images (default 500)")
+    parser.add_argument("--workers", type=nonneg_int, default=1, help="campaign worker processes (default 1)")
+    parser.add_argument("--markdown", default=None, help="also write the table to this Markdown file")
+    add_seed(parser)
+    add_json(parser)
+
+
+def run(args) -> int:
+    from qtaml_hw.campaign.training import CompareSettings, markdown, run_comparison
+    from qtaml_hw.fsio import write_text
+
+    settings = CompareSettings(trials=args.trials, test_subset=args.test_subset, seed=args.seed,
+                               workers=args.workers)
+    table = run_comparison(args.out, models_dir=args.models_dir, settings=settings, progress=not args.json)
+    text = markdown(table)
+    if args.markdown:
+        write_text(args.markdown, text)
+    if args.json:
+        emit_json({"out": args.out, "rows": table})
+    else:
+        print(text, end="")
+    return 0

@@ -48,7 +48,7 @@ bench: setup
 	$(PY) -m benchmarks.run_all
 
 models: setup
-	$(VENV)/bin/qtaml-hw train --all --out models
+	$(VENV)/bin/qtaml-hw train --all --method all --out models
 
 clean:
 	rm -rf build sim/build out .pytest_cache

@@ -1,8 +1,8 @@
 """Campaign tables: per-task summaries with 95 % confidence intervals, Markdown and CSV (design.md section 7).
 
 For each task and metric: the mean over its stored trials and the Student-t interval
-``mean +- t_{0.975, K-1} sd / sqrt(K)``.  Tasks are the frozen sums of their trials, so a
-store grown by a resumed or extended run is summarised the same way.
+``mean +- t_{0.975, K-1} sd / sqrt(K)`` (:func:`qtaml_hw.stats.mean_ci`).  Tasks are the frozen
+sums of their trials, so a store grown by a resumed or extended run is summarised the same way.
 """
 
 from __future__ import annotations
@@ -15,22 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from qtaml_hw.campaign.store import ResultStore
-from qtaml_hw.campaign.tasks import TRIAL_KINDS
+from qtaml_hw.campaign.kinds import get_kind
 from qtaml_hw.errors import QtamlError
+from qtaml_hw.fsio import atomic_dir, make_dirs, write_text
+from qtaml_hw.stats import mean_ci
 
 log = logging.getLogger(__name__)
-
-
-def mean_ci95(values: np.ndarray) -> tuple[float, float, float]:
-    """(mean, lo, hi): Student-t 95 % interval of the mean (the point itself for one value)."""
-    from scipy import stats
-
-    v = np.asarray(values, dtype=np.float64)
-    m = float(v.mean())
-    if v.size < 2:
-        return m, m, m
-    half = float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
-    return m, m - half, m + half
 
 
 def _fault_label(fault: dict) -> str:
@@ -54,7 +44,7 @@ def summarize(store: ResultStore, *, task_ids=None) -> list[dict]:
         idx, metrics = store.trials(task["task_id"])
         if idx.size == 0:
             continue
-        kind = TRIAL_KINDS[p["target"]["kind"]]
+        kind = get_kind(p["kind"] if "kind" in p else p["target"]["kind"])  # v1 stores: kind in the target
         row = {"task": task["task_id"][:12], "kind": kind.name,
                "target": p["target"].get("name", "x".join(map(str, p["target"].get("shape", [])))),
                "fault": _fault_label(p["fault"]), "p10": p["p10"], "p01": p["p01"],
@@ -63,7 +53,7 @@ def summarize(store: ResultStore, *, task_ids=None) -> list[dict]:
                "protect_msb": p["protect_msb"], "check_bits_per_weight": p["check_bits_per_weight"],
                "trials": int(idx.size)}
         for name in kind.metrics:
-            m, lo, hi = mean_ci95(metrics[name])
+            m, lo, hi = mean_ci(metrics[name], level=0.95)
             row[f"{name}_mean"], row[f"{name}_lo"], row[f"{name}_hi"] = m, lo, hi
         if "clean_accuracy" in info:
             row["clean_accuracy"] = info["clean_accuracy"]
@@ -167,14 +157,23 @@ def variance_share_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
-def write_report(store_path, out_dir, *, plots: bool = True, task_ids=None) -> dict:
+def write_report(store_path, out_dir, *, plots: bool = True, task_ids=None, whole_folder: bool = True) -> dict:
     """Write ``summary.md``, ``summary.csv``, ``variance_shares.csv`` and PNG+SVG plots into ``out_dir``.
 
-    Everything is computed before the first file is written; returns paths and the rows.
+    Everything is computed before the first file is written.  ``whole_folder`` (default): the
+    report is built in a temporary folder beside ``out_dir`` and swapped in as a whole
+    (:func:`qtaml_hw.fsio.atomic_dir`), so a killed run leaves the old report or the new one,
+    never a mix; ``out_dir`` must then hold nothing but report files.  ``whole_folder=False``
+    (a folder shared with other outputs, as the demo's): each file is replaced atomically.
+    Returns paths and the rows.
     """
     with ResultStore.open(store_path) as store:
         meta = store.meta()
-        rows = summarize(store, task_ids=task_ids)
+        try:
+            rows = summarize(store, task_ids=task_ids)
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:  # rows this version cannot read
+            raise QtamlError(f"{store_path} holds a task this version cannot summarise "
+                             f"({type(exc).__name__}: {exc})") from None
     if not rows:
         raise QtamlError(f"{store_path} holds no trials yet: run the campaign first")
     rho = rho_star_rows(rows)
@@ -188,19 +187,26 @@ def write_report(store_path, out_dir, *, plots: bool = True, task_ids=None) -> d
                + to_markdown(rho, _columns(rho)))
     if shares:
         md += "\n## Per-bit variance shares (closed form, bit0 = LSB)\n\n" + to_markdown(shares, _columns(shares))
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = {}
-    (out_dir / "summary.md").write_text(md)
-    files["summary_md"] = str(out_dir / "summary.md")
-    (out_dir / "summary.csv").write_text(to_csv(rows, cols))
-    files["summary_csv"] = str(out_dir / "summary.csv")
+    texts = {"summary_md": ("summary.md", md), "summary_csv": ("summary.csv", to_csv(rows, cols))}
     if shares:
-        (out_dir / "variance_shares.csv").write_text(to_csv(shares, _columns(shares)))
-        files["variance_shares_csv"] = str(out_dir / "variance_shares.csv")
+        texts["variance_shares_csv"] = ("variance_shares.csv", to_csv(shares, _columns(shares)))
+    out_dir = Path(out_dir)
+    if whole_folder:
+        with atomic_dir(out_dir) as tmp:
+            files = _write_files(tmp, texts, rows, plots)
+        files = {k: str(out_dir / Path(p).name) for k, p in files.items()}
+    else:
+        files = _write_files(make_dirs(out_dir), texts, rows, plots)
+    return {"files": files, "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
+            "rho_star": rho}
+
+
+def _write_files(out_dir: Path, texts: dict, rows: list[dict], plots: bool) -> dict:
+    files = {}
+    for key, (name, text) in texts.items():
+        files[key] = str(write_text(out_dir / name, text))
     if plots:
         from qtaml_hw.reports.campaign_plots import save_campaign_plots
 
         files.update(save_campaign_plots(rows, out_dir))
-    return {"files": files, "rows": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows],
-            "rho_star": rho}
+    return files

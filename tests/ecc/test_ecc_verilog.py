@@ -154,7 +154,8 @@ def test_area_cli_json_and_table(cli):
 
 
 @pytest.mark.parametrize("argv,needle", [
-    (["--code", "bch"], "unknown code"),
+    (["--code", "golay"], "unknown code"),
+    (["--liberty", "/nonexistent.lib"], "no such file"),
     (["--data-bits", "65"], "unsupported code size"),
     (["--data-bits", "0"], "positive integer"),
     (["--data-bits", "64", "--word-bits", "32"], "cannot exceed"),

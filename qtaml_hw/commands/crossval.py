@@ -32,6 +32,12 @@ def add_arguments(parser) -> None:
                         help="fault classes to draw from (default all; `qtaml-hw sites` lists them)")
     parser.add_argument("--tile-every", type=positive_int, default=100,
                         help="injections per random tile before new operands are loaded (default 100)")
+    parser.add_argument("--loop", choices=("cocotb", "insim"), default="cocotb",
+                        help="datapath mode: injection loop in cocotb (default) or inside the simulation "
+                             "(generated Verilog testbench, one process per core)")
+    parser.add_argument("--plan", choices=("random", "targeted"), default="random",
+                        help="datapath mode: uniform random injections (default) or the targeted plan (load edges, "
+                             "last uses, pass boundaries, accumulator top bits) on injections/tile-every tiles")
     parser.add_argument("--out", default=None, help="also write the JSON result to this file")
     add_seed(parser)
     add_json(parser)
@@ -56,8 +62,17 @@ def run(args) -> int:
     classes = parse_classes(args.classes)
     if out is not None:
         check_target(out)  # a planted symlink: refused before the simulation, not after
+    plan = runner = None
+    if args.plan == "targeted":
+        from qtaml_hw.fidelity.targeted import targeted_plan
+
+        plan = targeted_plan(n=args.n, tiles=max(1, args.injections // args.tile_every), seed=args.seed)
+    if args.loop == "insim":
+        from qtaml_hw.fidelity.insim import run_insim
+
+        runner = run_insim
     res = run_crossval(simulator=args.sim, n=args.n, injections=args.injections, seed=args.seed, classes=classes,
-                       tile_every=args.tile_every, progress=args.injections >= 2000)
+                       tile_every=args.tile_every, progress=args.injections >= 2000, plan=plan, runner=runner)
     if out is not None:
         _write_atomic(out, res)
     if args.json:

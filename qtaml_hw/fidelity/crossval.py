@@ -183,11 +183,18 @@ def check(plan: dict, rtl: dict) -> dict:
 
 
 def run_crossval(*, simulator: str, n: int = 4, injections: int = 10000, seed: int = 0, classes=None,
-                 tile_every: int = 100, progress: bool = False) -> dict:
-    """Plan, run on the RTL, check; the report the CLI prints (see module docstring)."""
+                 tile_every: int = 100, progress: bool = False, plan: dict | None = None, runner=None) -> dict:
+    """Plan, run on the RTL, check; the report the CLI prints (see module docstring).
+
+    ``plan``: a prepared plan (e.g. :func:`qtaml_hw.fidelity.targeted.targeted_plan`) instead of a
+    random one; ``runner``: ``runner(plan, simulator=)`` instead of :func:`run_rtl` (e.g. the
+    in-simulation loop :func:`qtaml_hw.fidelity.insim.run_insim`).
+    """
     check_simulator(simulator)
-    plan = plan_campaign(n=n, injections=injections, seed=seed, classes=classes, tile_every=tile_every)
-    rtl = run_rtl(plan, simulator=simulator, progress=progress)
+    if plan is None:
+        plan = plan_campaign(n=n, injections=injections, seed=seed, classes=classes, tile_every=tile_every)
+    injections = len(plan["f_tile"])
+    rtl = run_rtl(plan, simulator=simulator, progress=progress) if runner is None else runner(plan, simulator=simulator)
     res = check(plan, rtl)
     cfg = plan["cfg"]
     total_cycles = sum(GemmSchedule(n=n, rows=int(plan["tile_rows"][b]), passes=int(plan["tile_passes"][b])).total_cycles

@@ -23,24 +23,14 @@ from cocotb.triggers import FallingEdge, RisingEdge, SimTimeoutError
 from cocotb.utils import get_sim_time
 
 from qtaml_hw.fidelity.driver import CLOCK_NS, AccelDriver, TopConfig
-
-
-def handle(dut, path: str):
-    """Signal handle from a dotted hierarchical path with ``[i]`` generate indices."""
-    h = dut
-    for part in path.split("."):
-        name, _, idx = part.partition("[")
-        h = getattr(h, name)
-        if idx:
-            h = h[int(idx.rstrip("]"))]
-    return h
+from qtaml_hw.hdl.inject import read_int, resolve
 
 
 async def _stuck(dut, h, bit: int, stuck: int, stop: list):
     mask = 1 << bit
     while not stop:
         await FallingEdge(dut.clk_i)
-        v = h.value.to_unsigned()
+        v = read_int(h)
         h.value = (v | mask) if stuck else (v & ~mask)
 
 
@@ -78,7 +68,7 @@ async def run_injections(dut):
     status = np.zeros((total, len(tiles)), np.int64)
     host_cycles = 0
     for k, (sel, r, c) in enumerate(inj):
-        h = handle(dut, f"u_array.gen_row[{r}].gen_col[{c}].u_pe.st_fault_q")
+        h = resolve(dut, f"u_array.gen_row[{r}].gen_col[{c}].u_pe.st_fault_q")
         h.value = int(sel)
         t0 = get_sim_time("ns")
         await _run_tiles(drv, tiles, out, status, k)
@@ -88,7 +78,7 @@ async def run_injections(dut):
     for j, (bit, stuck) in enumerate(ctrl):
         k = len(inj) + j
         stop: list = []
-        task = cocotb.start_soon(_stuck(dut, handle(dut, str(paths[j])), int(bit), int(stuck), stop))
+        task = cocotb.start_soon(_stuck(dut, resolve(dut, str(paths[j])), int(bit), int(stuck), stop))
         await _run_tiles(drv, tiles, out, status, k)
         stop.append(True)
         await RisingEdge(dut.clk_i)

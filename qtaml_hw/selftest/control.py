@@ -18,8 +18,9 @@ one tile (A, W, Pre) per tile configuration (rows, passes) the network uses; ``P
 distinct random int32 entries, so a skipped or repeated preload/write-back is visible too.
 
 Control faults (:func:`control_faults`): stuck-at-0 and stuck-at-1 on every bit of every
-register the RTL's site map classifies as ``control`` (``qtaml_hw.fidelity.sites``:
-gemm_ctrl busy/done/cycle/u/pass/rows/passes and accel_top rows_q), injected on the RTL by
+register the RTL's site map classifies as ``control`` (``qtaml_hw.fidelity.fullstate.accel_sites``:
+the Yosys netlist's flip-flops with ``rtl/accel_top.roles.toml``; gemm_ctrl
+busy/done/cycle/u/pass/rows/passes and accel_top rows_q), injected on the RTL by
 re-depositing the stuck bit every cycle (:mod:`qtaml_hw.selftest.compute_tb`).
 
 Control-fault coverage (:func:`control_coverage`): with R the faults that change the
@@ -36,7 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.fidelity.sites import enumerate_sites
+from qtaml_hw.fidelity.driver import TopConfig
+from qtaml_hw.fidelity.fullstate import accel_sites
 from qtaml_hw.seeding import rng
 from qtaml_hw.selftest.mapping import Tile
 
@@ -87,12 +89,10 @@ class ControlFault:
 def control_faults(*, n: int, row_bits: int, pass_bits: int) -> list[ControlFault]:
     """Both stuck-at faults on every bit of every control register of the build."""
     out = []
-    for site in enumerate_sites(n=n, row_bits=row_bits, pass_bits=pass_bits):
-        if site.role != "control":
-            continue
-        for path in site.paths:
-            for bit in range(site.width):
-                out += [ControlFault(path, bit, 0), ControlFault(path, bit, 1)]
+    for site in accel_sites(TopConfig(n=n, row_bits=row_bits, pass_bits=pass_bits)):
+        if site.cls == "control" and site.kind == "register":
+            for bit in site.bits:
+                out += [ControlFault(site.path, int(bit), 0), ControlFault(site.path, int(bit), 1)]
     return out
 
 

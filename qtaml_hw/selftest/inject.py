@@ -5,7 +5,7 @@
 * ``st_pe_mac.v``: the PE MAC's gate netlist (:func:`qtaml_hw.selftest.netlist.to_verilog`)
   with the sampled stuck-at faults behind ``fault_sel_i`` (k selects fault k, 1-based);
 * ``systolic_pe.v``: ``rtl/systolic_pe.v`` with its one MAC line
-  ``wire [31:0] p_d = <expr>;`` renamed ``p_d_rtl`` and ``p_d`` taken from the gate netlist
+  ``wire [W] p_d = <expr>;`` renamed ``p_d_rtl`` and ``p_d`` taken from the gate netlist
   whenever the PE's register ``st_fault_q`` is nonzero (0: the untouched RTL expression).
 
 The testbench writes ``st_fault_q`` of one PE by hierarchical path (both simulators allow
@@ -30,17 +30,17 @@ from qtaml_hw.hdl.simulators import BUILD_ROOT, accel_sources, rtl_sources
 from qtaml_hw.selftest.mapping import Tile
 from qtaml_hw.selftest.netlist import Netlist, to_verilog
 
-MAC_LINE = re.compile(r"wire\s*\[(?:31|AccBits-1):0\]\s*p_d\s*=\s*([^;]+);")
+MAC_LINE = re.compile(r"wire\s*(\[[^\]]+\])\s*p_d\s*=\s*([^;]+);")
 GATE_FAULT_FREE = 0xFFFF
 TB_MODULE = "qtaml_hw.selftest.compute_tb"
 
-_PE_PATCH = """wire [31:0] p_d_rtl = {expr};
+_PE_PATCH = """wire {width} p_d_rtl = {expr};
   // selftest: nonzero st_fault_q takes p_d from the gate netlist with stuck-at fault st_fault_q
   reg  [15:0] st_fault_q;
   initial st_fault_q = 16'd0;
-  wire [31:0] p_d_gate;
+  wire {width} p_d_gate;
   st_pe_mac u_st_mac (.a_q(a_q), .w_q(w_q), .psum_i(psum_i), .fault_sel_i(st_fault_q), .p_d(p_d_gate));
-  wire [31:0] p_d = (st_fault_q != 16'd0) ? p_d_gate : p_d_rtl;"""
+  wire {width} p_d = (st_fault_q != 16'd0) ? p_d_gate : p_d_rtl;"""
 
 
 def patched_pe_text() -> str:
@@ -49,8 +49,8 @@ def patched_pe_text() -> str:
     text = src.read_text()
     hits = MAC_LINE.findall(text)
     if len(hits) != 1:
-        raise QtamlError(f"{src}: expected one 'wire [31:0] p_d = ...;' line, found {len(hits)} (RTL changed?)")
-    return MAC_LINE.sub(lambda m: _PE_PATCH.format(expr=m.group(1).strip()), text)
+        raise QtamlError(f"{src}: expected one 'wire [W] p_d = ...;' line, found {len(hits)} (RTL changed?)")
+    return MAC_LINE.sub(lambda m: _PE_PATCH.format(width=m.group(1), expr=m.group(2).strip()), text)
 
 
 def faulty_sources(nl: Netlist, faults) -> tuple[Path, ...]:

@@ -80,7 +80,7 @@ module accel_top #(
   localparam integer SramAB = PassBits + LBits;
   localparam integer MaxRows   = 1 << RowBits;
   localparam integer MaxPasses = 1 << PassBits;
-  localparam [CountBits-1:0] CountOne = {{(CountBits-1){1'b0}}, 1'b1};
+  localparam [CountBits-1:0] CountOne = 1;
 
   // ---------------------------------------------------------------- controller
   wire                 busy, stream_en, sram_re, wload_en;
@@ -171,7 +171,7 @@ module accel_top #(
   wire [N*AccBits-1:0]  array_out;
   wire [N-1:0]          out_we;
   wire [N*RowBits-1:0]  out_row;
-  localparam [CycleBits-1:0] CycOne = {{(CycleBits-1){1'b0}}, 1'b1};
+  localparam [CycleBits-1:0] CycOne = 1;
   wire [CycleBits-1:0] rows_c = {{(CycleBits-CountBits){1'b0}}, rows_q};
 
   genvar gi;

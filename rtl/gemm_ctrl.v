@@ -36,7 +36,7 @@ module gemm_ctrl #(
 );
   localparam integer L = N * N / G;
   localparam [CountBits-1:0] LC  = L[CountBits-1:0];
-  localparam [CountBits-1:0] One = {{(CountBits-1){1'b0}}, 1'b1};
+  localparam [CountBits-1:0] One = 1;
 
   reg                 busy_q;
   reg                 done_q;

@@ -29,7 +29,8 @@ def test_new_register_is_caught(tmp_path):
     for f in S.rtl_files():
         shutil.copy(f, tmp_path / f.name)
     pe = tmp_path / "systolic_pe.v"
-    pe.write_text(pe.read_text().replace("  reg  [31:0] p_q;", "  reg  [31:0] p_q;\n  reg  [3:0]  extra_q, other_q [0:1];"))
+    pe.write_text(pe.read_text().replace("  reg  [AccBits-1:0]  p_q;",
+                                           "  reg  [AccBits-1:0]  p_q;\n  reg  [3:0]  extra_q, other_q [0:1];"))
     files = sorted(tmp_path.glob("*.v"))
     mods = S.parse_modules(files)
     assert S.unclassified(mods) == {("systolic_pe", "extra_q"), ("systolic_pe", "other_q")}

@@ -36,6 +36,7 @@ from qtaml_hw.errors import QtamlError
 log = logging.getLogger(__name__)
 
 TRIAL_ROW_BYTES = 250.0
+STORE_BASE_BYTES = 64e3  # schema pages and the WAL header of an empty store
 TASK_ROW_BYTES = 1600.0  # ~900 B row + info, and its copy in the WAL of the add_tasks transaction
 COORDINATOR_TASK_BYTES = 6000.0
 COORDINATOR_TRIAL_BYTES = 60.0
@@ -212,7 +213,7 @@ def estimate_campaign(cfg, *, workers: int, dask: bool = False, models_dir=None,
     memory = coordinator + (1 if dask else max(workers, 1)) * per_worker
     if workers == 0 and not dask:
         memory -= PROCESS_BYTES["memory"]  # the chunks run in this process
-    disk = max(0.0, TASK_ROW_BYTES * tasks + TRIAL_ROW_BYTES * trials - stored_bytes)
+    disk = max(0.0, STORE_BASE_BYTES + TASK_ROW_BYTES * tasks + TRIAL_ROW_BYTES * trials - stored_bytes)
     return Estimate(what=f"campaign {cfg.name!r}", tasks=tasks, trials=trials, memory_bytes=memory, disk_bytes=disk)
 
 

@@ -1,8 +1,19 @@
-"""Shared pytest fixtures for the Python layers."""
+"""Shared pytest fixtures for the Python layers.
+
+Threads: the suite runs on both cores as 2 pytest-xdist workers (``make test``), so each worker
+uses ONE math thread (OpenMP/MKL/OpenBLAS, hence torch's intra-op pool): with two threads per
+worker on a 2-core machine torch spins on the busy cores and the same forward passes cost ~4x
+the CPU. Set before anything imports numpy or torch; an explicit environment value wins.
+"""
 
 from __future__ import annotations
 
-import pytest
+import os
+
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import pytest  # noqa: E402  (after the thread settings)
 
 from qtaml_hw.cli import main
 

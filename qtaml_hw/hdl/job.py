@@ -81,7 +81,8 @@ def run_job(*, simulator: str, toplevel: str, sources, test_module: str, job: di
                 watcher.start()
             try:
                 run_cocotb(toplevel=toplevel, sources=sources, test_module=test_module, simulator=simulator,
-                           parameters=parameters, defines=defines, waves=waves, waves_on_failure=False, extra_env=full_env)
+                           parameters=parameters, defines=defines, waves=waves, waves_on_failure=False,
+                           extra_env=full_env)
             except (AssertionError, RuntimeError) as exc:
                 raise QtamlError(f"{simulator} build/run failed ({str(exc).splitlines()[0][:120]}); "
                                  f"see {log_path}") from None

@@ -172,8 +172,65 @@ def _drivers(mod: dict) -> dict[int, tuple[str, dict]]:
     return drv
 
 
+class _Fanin:
+    """State elements/inputs reaching a net bit through combinational cells only (memoised DFS)."""
+
+    def __init__(self, mod: dict, q_owner: dict[int, str]):
+        self.drivers = _drivers(mod)
+        self.q_owner = q_owner
+        self.memo: dict[int, frozenset] = {}
+
+    def _step(self, b: int, found: set, stack: list) -> None:
+        d = self.drivers.get(b)
+        if d is None:
+            return
+        _, cell = d
+        if cell["type"] in ("$mem", "$mem_v2"):
+            found.add(cell["parameters"]["MEMID"].lstrip("\\"))
+            stack.extend(x for x in cell["connections"].get("RD_ADDR", []) if isinstance(x, int))
+            return
+        dirs = cell.get("port_directions", {})
+        for port, bits in cell["connections"].items():
+            if dirs.get(port) == "input":
+                stack.extend(x for x in bits if isinstance(x, int))
+
+    def __call__(self, bit: int) -> frozenset:
+        if bit in self.memo:
+            return self.memo[bit]
+        found: set = set()
+        stack, visited = [bit], set()
+        while stack:
+            b = stack.pop()
+            if b in visited:
+                continue
+            visited.add(b)
+            if b in self.q_owner:
+                found.add(self.q_owner[b])
+            elif b in self.memo:
+                found |= self.memo[b]
+            else:
+                self._step(b, found, stack)
+        self.memo[bit] = frozenset(found)
+        return self.memo[bit]
+
+
+def _state_inputs(cell: dict, q_owner: dict[int, str]) -> tuple[str | None, list[int]]:
+    """(state element a cell updates, its next-state input bits), or (None, []) for logic."""
+    conn = cell["connections"]
+    if _FF.match(cell["type"]):
+        q = [b for b in conn.get("Q", []) if isinstance(b, int) and b in q_owner]
+        if not q:
+            return None, []
+        return q_owner[q[0]], [b for p, bits in conn.items() if p not in ("Q", "CLK", "C")
+                               for b in bits if isinstance(b, int)]
+    if cell["type"] in ("$mem", "$mem_v2"):
+        return cell["parameters"]["MEMID"].lstrip("\\"), [b for p in ("WR_DATA", "WR_ADDR", "WR_EN")
+                                                          for b in conn.get(p, []) if isinstance(b, int)]
+    return None, []
+
+
 def register_graph(net: dict, top: str, elements=None) -> nx.DiGraph:
-    """Register-to-register graph of ``top`` (module docstring); nodes carry ``kind`` and ``width``."""
+    """Register-to-register graph of ``top`` (module docstring); nodes carry ``kind``, ``width``, ``depth``."""
     mod = _module(net, top)
     elements = elements if elements is not None else state_elements(net, top)
     g = nx.DiGraph()
@@ -190,55 +247,10 @@ def register_graph(net: dict, top: str, elements=None) -> nx.DiGraph:
             for b in info["bits"]:
                 if isinstance(b, int):
                     q_owner.setdefault(b, f"in:{port}")
-    drivers = _drivers(mod)
-    memo: dict[int, frozenset] = {}
-
-    def sources_of(bit: int) -> frozenset:
-        """State elements/inputs reaching ``bit`` through combinational cells (iterative DFS)."""
-        if bit in memo:
-            return memo[bit]
-        found, stack, visited = set(), [bit], set()
-        while stack:
-            b = stack.pop()
-            if b in visited:
-                continue
-            visited.add(b)
-            if b in q_owner:
-                found.add(q_owner[b])
-                continue
-            if b in memo:
-                found |= memo[b]
-                continue
-            d = drivers.get(b)
-            if d is None:
-                continue
-            name, cell = d
-            if cell["type"] in ("$mem", "$mem_v2"):
-                found.add(cell["parameters"]["MEMID"].lstrip("\\"))
-                stack.extend(x for x in cell["connections"].get("RD_ADDR", []) if isinstance(x, int))
-                continue
-            dirs = cell.get("port_directions", {})
-            for port, bits in cell["connections"].items():
-                if dirs.get(port) == "input":
-                    stack.extend(x for x in bits if isinstance(x, int))
-        memo[bit] = frozenset(found)
-        return memo[bit]
-
+    fanin = _Fanin(mod, q_owner)
     for cell in mod["cells"].values():
-        if _FF.match(cell["type"]):
-            q = [b for b in cell["connections"].get("Q", []) if isinstance(b, int) and b in q_owner]
-            if not q:
-                continue
-            dst = q_owner[q[0]]
-            ins = [b for p, bits in cell["connections"].items() if p not in ("Q", "CLK", "C")
-                   for b in bits if isinstance(b, int)]
-        elif cell["type"] in ("$mem", "$mem_v2"):
-            dst = cell["parameters"]["MEMID"].lstrip("\\")
-            ins = [b for p in ("WR_DATA", "WR_ADDR", "WR_EN") for b in cell["connections"].get(p, [])
-                   if isinstance(b, int)]
-        else:
-            continue
+        dst, ins = _state_inputs(cell, q_owner)
         for b in ins:
-            for src in sources_of(b):
+            for src in fanin(b):
                 g.add_edge(src, dst)
     return g

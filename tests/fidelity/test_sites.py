@@ -17,6 +17,8 @@ from qtaml_hw.fidelity.driver import TopConfig
 from qtaml_hw.fidelity.reuse import CLASS_WIDTH
 from qtaml_hw.errors import QtamlError
 
+pytestmark = pytest.mark.sim  # needs iverilog -E preprocessing and Yosys
+
 
 def test_role_table_covers_exactly_the_declared_registers():
     declared = S.declared_registers()

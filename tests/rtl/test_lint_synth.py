@@ -7,6 +7,8 @@ import pytest
 from qtaml_hw.hdl.simulators import accel_sources, rtl_sources
 from qtaml_hw.hdl.synth import iverilog_check, rtl_files, verilator_lint, yosys_cells
 
+pytestmark = pytest.mark.sim  # needs Verilator, Icarus and Yosys
+
 TOPS = [p.stem for p in rtl_files()]
 # Non-default configurations of the accelerator that must stay clean as well.
 EXTRA = [

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 
+from qtaml_hw import fsio
 from qtaml_hw.commands._common import add_json, add_seed, emit_json, format_table, nonneg_int
+
+from qtaml_hw.errors import QtamlError
 
 NAME = "selftest"
 HELP = "in-field functional self-test: ATPG patterns mapped to GEMM tiles, coverage vs random and a real layer"
@@ -46,6 +49,10 @@ def _generate(args) -> int:
 
     build = BuildConfig.default(args.array)
     out = Path(args.out or f"selftest_{args.array}x{args.array}.npz")
+    if out.suffix != ".npz":
+        raise QtamlError(f"--out must name a .npz file, got {out.name}")
+    fsio.check_target(out)
+    fsio.check_dir_writable(out.parent)
     configs = deployed_configs(model=args.model, n=build.n, max_rows=build.max_rows, max_passes=build.max_passes)
     prog, _ = build_program(build, seed=args.seed, control_configs=[c for cs in configs.values() for c in cs])
     manifest = prog.write(out)

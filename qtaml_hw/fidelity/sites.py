@@ -41,10 +41,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from qtaml_hw.hdl.simulators import BUILD_ROOT, RTL_DIR, accel_sources
+from qtaml_hw.hdl.simulators import BUILD_ROOT, RTL_DIR, accel_sources, worker_suffix
 from qtaml_hw.errors import QtamlError
 
-PARSER_DIR = BUILD_ROOT / "pyverilog"
+PARSER_DIR = BUILD_ROOT / f"pyverilog{worker_suffix()}"  # per xdist worker: PLY writes its tables non-atomically
 
 ROLES = {
     ("systolic_pe", "w_q"): "weight",

@@ -91,10 +91,15 @@ class NNKind:
             x, y = x[:params.target.test_subset], y[:params.target.test_subset]
         return {"qmodel": qmodel, "x": x, "y": y}
 
+    @staticmethod
+    def clean_accuracy(ctx: dict) -> float:
+        """Accuracy of the quantized network without faults on the context's test images."""
+        with torch.no_grad():
+            return float((ctx["qmodel"](ctx["x"]).argmax(-1) == ctx["y"]).float().mean())
+
     def info(self, ctx: dict, params: NNTrialParams) -> dict:
         qmodel = ctx["qmodel"]
-        with torch.no_grad():
-            clean = float((qmodel(ctx["x"]).argmax(-1) == ctx["y"]).float().mean())
+        clean = self.clean_accuracy(ctx)
         layers = qmodel.layers
         qt0 = layers[0].qtensor
         out = {"clean_accuracy": clean, "n_test": int(len(ctx["x"])),

@@ -33,6 +33,9 @@ from qtaml_hw.campaign.runner import run_campaign
 from qtaml_hw.campaign.store import ResultStore
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.fsio import write_text
+from qtaml_hw.nn import load_dataset, load_model
+from qtaml_hw.nn.hessian import trace_samples
+from qtaml_hw.stats import mean_ci
 
 log = logging.getLogger(__name__)
 
@@ -161,4 +164,42 @@ def markdown(table: list[dict]) -> str:
         lines.append(f"| {t['arch']} | {t['method']} | {t['condition']} p={t['p_flip']:g} r={t['r']:g} | "
                      f"{t['protection']} | {t['clean']:.3f} | {t['acc_fixed']:.3f} @ {fixed} bpw "
                      f"({t['acc_fixed_lo']:.3f}-{t['acc_fixed_hi']:.3f}) | {b95} | {t['epochs']} | {t['train_s']} |")
+    return "\n".join(lines) + "\n"
+
+
+def trace_comparison(models_dir="models", *, probes: int = 32, images: int = 256, seed: int = 0) -> list[dict]:
+    """Measured Hessian trace (memory weights, mean cross-entropy on the first ``images`` training
+    images) of ``<arch>_standard`` vs ``<arch>_hessian``: the same images and the same Rademacher
+    probes for both (seeded), so the per-probe difference gives a paired 95 % t-interval."""
+    found = {(a, m) for a, m, _ in checkpoints(models_dir)}
+    out = []
+    for arch in ARCHS:
+        if (arch, "standard") not in found or (arch, "hessian") not in found:
+            continue
+        samples, acc = {}, {}
+        for method in ("standard", "hessian"):
+            model, entry = load_model(str(Path(models_dir) / f"{arch}_{method}.safetensors"))
+            data = load_dataset(entry.get("dataset", "mnist"))
+            samples[method] = trace_samples(model, data.x_train[:images], data.y_train[:images], n_iter=probes,
+                                            seed=seed)
+            acc[method] = entry["float_accuracy"]
+        row = {"arch": arch, "probes": probes, "images": images, "acc_standard": acc["standard"],
+               "acc_hessian": acc["hessian"]}
+        for key, vals in (("standard", samples["standard"]), ("hessian", samples["hessian"]),
+                          ("difference", samples["hessian"] - samples["standard"])):
+            m, lo, hi = mean_ci(vals, level=0.95)
+            row[f"trace_{key}"], row[f"trace_{key}_lo"], row[f"trace_{key}_hi"] = m, lo, hi
+        out.append(row)
+    return out
+
+
+def trace_markdown(rows: list[dict]) -> str:
+    """Hessian trace of standard vs Hessian-regularised checkpoints, with the paired difference."""
+    lines = ["| model | trace standard (95% CI) | trace Hessian-reg. (95% CI) | difference (paired 95% CI) "
+             "| float acc standard / Hessian |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['arch']} | {r['trace_standard']:.2f} ({r['trace_standard_lo']:.2f}-{r['trace_standard_hi']:.2f}) "
+                     f"| {r['trace_hessian']:.2f} ({r['trace_hessian_lo']:.2f}-{r['trace_hessian_hi']:.2f}) "
+                     f"| {r['trace_difference']:+.2f} ({r['trace_difference_lo']:+.2f} to {r['trace_difference_hi']:+.2f}) "
+                     f"| {r['acc_standard']:.3f} / {r['acc_hessian']:.3f} |")
     return "\n".join(lines) + "\n"

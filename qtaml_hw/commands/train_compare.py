@@ -16,23 +16,26 @@ def add_arguments(parser) -> None:
     parser.add_argument("--trials", type=positive_int, default=16, help="Monte Carlo trials per task (default 16)")
     parser.add_argument("--test-subset", type=positive_int, default=500, help="test images (default 500)")
     parser.add_argument("--workers", type=nonneg_int, default=1, help="campaign worker processes (default 1)")
-    parser.add_argument("--markdown", default=None, help="also write the table to this Markdown file")
+    parser.add_argument("--markdown", default=None, help="also write the tables to this Markdown file")
+    parser.add_argument("--trace-probes", type=nonneg_int, default=32,
+                        help="Rademacher probes for the standard-vs-Hessian trace table (0: skip; default 32)")
     add_seed(parser)
     add_json(parser)
 
 
 def run(args) -> int:
-    from qtaml_hw.campaign.training import CompareSettings, markdown, run_comparison
+    from qtaml_hw.campaign.training import CompareSettings, markdown, run_comparison, trace_comparison, trace_markdown
     from qtaml_hw.fsio import write_text
 
     settings = CompareSettings(trials=args.trials, test_subset=args.test_subset, seed=args.seed,
                                workers=args.workers)
     table = run_comparison(args.out, models_dir=args.models_dir, settings=settings, progress=not args.json)
-    text = markdown(table)
+    traces = trace_comparison(args.models_dir, probes=args.trace_probes, seed=args.seed) if args.trace_probes else []
+    text = markdown(table) + ("\n" + trace_markdown(traces) if traces else "")
     if args.markdown:
         write_text(args.markdown, text)
     if args.json:
-        emit_json({"out": args.out, "rows": table})
+        emit_json({"out": args.out, "rows": table, "hessian_trace": traces})
     else:
         print(text, end="")
     return 0

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.nn.evaluate import t_interval
+from qtaml_hw.stats import t_interval
 from qtaml_hw.nn.rng import torch_generator
 from qtaml_hw.nn.robust import memory_params
 
@@ -78,13 +78,12 @@ def exact_trace(loss_fn, params: list) -> float:
     return total
 
 
-def measure_trace(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, n_iter: int = 32, seed: int = 0,
-                  batch_size: int = 256) -> dict:
-    """Hutchinson ``tr(H)`` of the mean cross-entropy on (x, y) w.r.t. the memory weights, eval mode.
-
-    Samples are taken batch by batch (the trace of the full-data loss is the size-weighted mean
-    of the batch traces); returns the mean, its 95 % t-interval over the ``n_iter`` samples.
-    """
+def trace_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, n_iter: int = 32, seed: int = 0,
+                  batch_size: int = 256) -> np.ndarray:
+    """``n_iter`` Hutchinson samples of ``tr(H)`` of the mean cross-entropy on (x, y) w.r.t. the memory
+    weights, eval mode.  Sample ``j`` sums the batches' ``v_j^T H_b v_j`` weighted by batch size (the
+    full-data loss is their size-weighted mean); the probes come from ``(seed, "hessian-trace")``
+    only, so two models measured with one seed see the same probe sequence."""
     model.eval()
     params = [w for *_, w in memory_params(model)]
     g = torch_generator(seed, "hessian-trace")
@@ -93,7 +92,14 @@ def measure_trace(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, n_iter:
         xb, yb = x[i:i + batch_size], y[i:i + batch_size]
         loss = F.cross_entropy(model(xb), yb)
         samples += hutchinson_samples(loss, params, n_iter=n_iter, generator=g).detach().double() * len(xb) / len(x)
-    lo, hi = t_interval(samples.numpy())
+    return samples.numpy()
+
+
+def measure_trace(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, n_iter: int = 32, seed: int = 0,
+                  batch_size: int = 256) -> dict:
+    """:func:`trace_samples` summarised: mean and its 95 % t-interval over the ``n_iter`` samples."""
+    samples = trace_samples(model, x, y, n_iter=n_iter, seed=seed, batch_size=batch_size)
+    lo, hi = t_interval(samples)
     return {"trace": float(samples.mean()), "ci95": [lo, hi], "n_iter": n_iter, "images": int(len(x))}
 
 

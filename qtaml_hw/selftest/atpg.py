@@ -11,9 +11,10 @@ bounds each call; faults over it are reported as *aborted* (neither tested nor p
 :func:`generate_tests` runs the classical flow: random patterns with fault dropping while
 they pay (a block of 64 must detect something new), then one SAT call per remaining fault,
 each new pattern fault-simulated against all remaining faults (dropping), then compaction
-by fault simulation: greedy set cover of the detection matrix (take the pattern detecting
-most still-uncovered faults) followed by reverse-order elimination of patterns whose
-faults all stay covered without them.
+by fault simulation: greedy set cover of the detection matrix of the kept patterns plus a
+pool of extra random candidates (take the pattern detecting most still-uncovered faults)
+followed by reverse-order elimination of patterns whose faults all stay covered without
+them.
 """
 
 from __future__ import annotations
@@ -183,8 +184,11 @@ def compact(det: np.ndarray) -> np.ndarray:
 
 
 def generate_tests(nl: Netlist, fl: FaultList, *, seed: int, random_blocks: int = 8,
-                   budget: int = CONFLICT_BUDGET) -> TestSet:
-    """Random + SAT patterns for the collapsed faults of ``fl``, compacted (module docstring)."""
+                   budget: int = CONFLICT_BUDGET, pool: int = 1024) -> TestSet:
+    """Random + SAT patterns for the collapsed faults of ``fl``, compacted (module docstring).
+
+    Compaction chooses from the generated patterns plus ``pool`` extra random candidates
+    (a larger pool lets the greedy cover find patterns that each detect more faults)."""
     ports = [p for p, _ in nl.inputs]
     idx = fl.collapsed
     faults = fl.tuples(idx)
@@ -223,7 +227,7 @@ def generate_tests(nl: Netlist, fl: FaultList, *, seed: int, random_blocks: int 
             raise QtamlError(f"SAT pattern does not detect {fl.describe(idx[i])} in fault simulation")
         alive[cand[hit]] = False
         kept.append(pat)
-    allp = _concat(kept, ports)
+    allp = _concat(kept + ([_random_block(nl, gen, pool)] if pool else []), ports)
     testable = np.flatnonzero(status == "test")
     det = detect_matrix(nl, [faults[i] for i in testable], allp) if len(testable) else np.zeros((0, 0), bool)
     chosen = compact(det) if len(testable) else np.zeros(0, np.int64)

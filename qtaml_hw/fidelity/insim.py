@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from qtaml_hw.fidelity.driver import TopConfig
-from qtaml_hw.hdl.simulators import BUILD_ROOT, accel_sources
+from qtaml_hw.hdl.simulators import BUILD_ROOT, accel_sources, worker_suffix
 from qtaml_hw.hdl.standalone import build_standalone, run_parallel
 
 MAX_INJ = 1 << 16
@@ -224,7 +224,8 @@ def run_insim(plan: dict, *, simulator: str, procs: int | None = None) -> dict:
     with tempfile.TemporaryDirectory(dir=BUILD_ROOT / "insim") as tmp:
         tb = Path(tmp) / "xv_loop_tb.v"
         tb.write_text(loop_testbench(cfg))
-        src_copy = BUILD_ROOT / "insim" / f"xv_loop_tb_n{cfg.n}_{cfg.row_bits}{cfg.pass_bits}{cfg.ecc}.v"
+        tag = f"n{cfg.n}_{cfg.row_bits}{cfg.pass_bits}{cfg.ecc}{worker_suffix()}"
+        src_copy = BUILD_ROOT / "insim" / f"xv_loop_tb_{tag}.v"
         if not src_copy.exists() or src_copy.read_text() != tb.read_text():
             src_copy.write_text(tb.read_text())
         t_build = time.perf_counter()

@@ -13,7 +13,8 @@ small chunks, the case where per-chunk overhead shows) runs into fresh stores
 in interleaved rounds.  Reported: each round's wall times, the ratios Dask / local per round,
 their means and Student-t 95 % intervals over rounds (``qtaml_hw.stats.mean_ci``), and whether
 the stored trials are identical.  Goal (issue 12): ratio <= 1.3.  Then 1 vs 2 local workers
-(throughput), as before.
+(throughput), and adaptive stopping vs a fixed-count run of the cap on
+``examples/campaign_adaptive.toml`` (trials needed, and whether every task's decision agrees).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import attrs
 import numpy as np
 from distributed import Client, LocalCluster
 
-from qtaml_hw.campaign import ResultStore, parse_config, run_campaign
+from qtaml_hw.campaign import ResultStore, expand_tasks, load_config, parse_config, run_campaign
 from qtaml_hw.stats import mean_ci
 
 
@@ -75,6 +77,22 @@ def dask_vs_local(trials: int, rounds: int, d: Path) -> dict:
             "goal_ratio": 1.3, "identical_results": bool(same)}
 
 
+def adaptive_vs_fixed(d: Path) -> dict:
+    """examples/campaign_adaptive.toml with its [stopping] question and as a fixed-count run of the cap."""
+    cfg = load_config(Path(__file__).resolve().parents[1] / "examples" / "campaign_adaptive.toml")
+    fixed = attrs.evolve(cfg, stopping=attrs.evolve(cfg.stopping, target=None))
+    t_a = _timed(lambda: run_campaign(cfg, out=d / "adaptive.sqlite", workers=0, progress=False))
+    t_f = _timed(lambda: run_campaign(fixed, out=d / "fixed.sqlite", workers=0, progress=False))
+    tasks = expand_tasks(cfg)
+    with ResultStore.open(d / "adaptive.sqlite") as a, ResultStore.open(d / "fixed.sqlite") as f:
+        n_a, n_f = a.count(), f.count()
+        same = sum(t.stopping.settle(a.trials(t.id)[1]["mse"])[0].outcome
+                   == t.stopping.decide(f.trials(t.id)[1]["mse"]).outcome for t in tasks)
+    return {"config": "examples/campaign_adaptive.toml", "tasks": len(tasks), "trials_adaptive": n_a,
+            "trials_fixed": n_f, "trial_ratio_fixed_over_adaptive": round(n_f / n_a, 2),
+            "same_decisions": f"{same}/{len(tasks)}", "wall_s_adaptive": round(t_a, 2), "wall_s_fixed": round(t_f, 2)}
+
+
 def run(*, quick: bool = False) -> dict:
     trials = 250 if quick else 5000
     cfg = _config(trials)
@@ -85,5 +103,6 @@ def run(*, quick: bool = False) -> dict:
         for w in (1, 2):
             s = run_campaign(cfg, out=Path(d) / f"w{w}.sqlite", workers=w, progress=False, force_workers=True)
             out[f"trials_per_s_{w}_worker{'s' if w > 1 else ''}"] = round(s["trials_per_s"], 1)
+        out["stopping"] = adaptive_vs_fixed(Path(d))
     out["ratio_2_over_1"] = round(out["trials_per_s_2_workers"] / out["trials_per_s_1_worker"], 2)
     return out

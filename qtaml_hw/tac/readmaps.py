@@ -46,8 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.memory.codes import bit_weights, bitplanes, check_bits_code, code_offset, decode_codes
-from qtaml_hw.memory.inject import FlipModel, check_protect
+from qtaml_hw.memory import FlipModel, bit_stats, bitplanes, check_bits_code, check_protect, code_weights, decode_codes
 
 READ_MAPS = ("plain", "unbiased", "perbit", "posterior")
 
@@ -97,18 +96,9 @@ class ReadMap:
         return self.apply(np.arange(1 << self.bits))
 
 
-def _code_weights(bits: int, code: str) -> tuple[np.ndarray, float]:
-    """``(c_k, K)`` of a linear code, or the magnitude weights (sign bit 0) for sign-magnitude."""
-    if code == "signmag":
-        c = 2.0 ** np.arange(bits)
-        c[-1] = 0.0
-        return c, 0.0
-    return bit_weights(bits=bits, code=code), code_offset(bits=bits, code=code)
-
-
 def _from_bit_estimates(alpha, beta, *, bits: int, code: str) -> ReadMap:
     """The map ``v_hat = v(b_hat)`` with bit estimates ``b_hat_k = alpha_k + beta_k b'_k``."""
-    c, const = _code_weights(bits, code)
+    c, const = code_weights(bits=bits, code=code)
     if code != "signmag":
         return ReadMap.affine(c * beta, const + float(c @ alpha), bits=bits, code=code)
     s_hat = np.array([alpha[-1], alpha[-1] + beta[-1]])  # E[s | t] for t = 0, 1
@@ -163,18 +153,6 @@ def perbit_map(*, bits: int, code: str, flip_model: FlipModel, prior, protect_ms
     return _from_bit_estimates(alpha, beta, bits=bits, code=code)
 
 
-def _read_bit_stats(codes, *, bits: int, flip_model: FlipModel, protect_msb: int):
-    """Mean and variance of each read bit given the stored codes: arrays (*shape, B)."""
-    p10, p01 = flip_model.per_bit(bits)
-    b = bitplanes(codes, bits=bits).astype(np.float64)
-    mu = p01 + (1.0 - p01 - p10) * b
-    var = np.where(b == 1.0, p10 * (1 - p10), p01 * (1 - p01))
-    m = check_protect(protect_msb, bits)
-    if m:
-        mu[..., bits - m:], var[..., bits - m:] = b[..., bits - m:], 0.0
-    return mu, var
-
-
 def posterior_map(*, bits: int, code: str, flip_model: FlipModel, codes, protect_msb: int = 0) -> ReadMap:
     """Projection of ``E[v | b']`` onto the read-map family under the empirical code distribution.
 
@@ -187,7 +165,7 @@ def posterior_map(*, bits: int, code: str, flip_model: FlipModel, codes, protect
     if uniq.size == 0:
         return plain_map(bits=bits, code=code)
     v = decode_codes(uniq, bits=bits, code=code).astype(np.float64)
-    mu, var = _read_bit_stats(uniq, bits=bits, flip_model=flip_model, protect_msb=protect_msb)
+    mu, var = bit_stats(uniq, bits=bits, flip_model=flip_model, protect_msb=protect_msb)
     n = counts.astype(np.float64) / counts.sum()
     if code != "signmag":
         theta = _lmmse(mu, var, v, n)
@@ -230,7 +208,7 @@ def read_map(kind: str, *, bits: int, code: str, flip_model: FlipModel, codes=No
 
 def read_moments(rmap: ReadMap, codes, *, flip_model: FlipModel, protect_msb: int = 0):
     """``(E[v_hat | u], E[v_hat^2 | u])`` per stored code u (float64), exact (module docstring)."""
-    mu, var = _read_bit_stats(codes, bits=rmap.bits, flip_model=flip_model, protect_msb=protect_msb)
+    mu, var = bit_stats(codes, bits=rmap.bits, flip_model=flip_model, protect_msb=protect_msb)
     p_top = mu[..., -1]
     mean, sq = 0.0, 0.0
     for t, pt in ((0, 1.0 - p_top), (1, p_top)):

@@ -39,6 +39,7 @@ def test_fullstate_sample(simulator, tmp_path, capsys):
 
 
 @pytest.mark.sim
+@pytest.mark.slow
 def test_fullstate_covers_every_state_bit_verilator(capsys):
     """3,000 injections: the first 2,721 walk every state bit once (100% coverage), all agree."""
     code = main(["crossval", "--sim", "verilator", "--injections", "3000", "--seed", "3", "--json"])

@@ -77,7 +77,7 @@ _REGISTRY: dict[str, TaskKind] = {}
 # where the project's own kinds are defined: a process that meets a stored task of one of these
 # kinds (a report, a Dask worker) imports its module, which registers the kind
 BUILTIN_MODULES = {"memory": "qtaml_hw.campaign.tasks", "nn": "qtaml_hw.campaign.nn_kind",
-                   "coin": "qtaml_hw.campaign.coin"}
+                   "coin": "qtaml_hw.campaign.coin", "headline": "qtaml_hw.campaign.headline_kind"}
 
 
 def register(kind: TaskKind) -> TaskKind:

@@ -1,0 +1,62 @@
+"""Headline sweep: adaptive stopping vs a fixed-count run, side by side (design.md sections 3 and 7).
+
+The same ``headline`` tasks (LeNet-5, symmetric p = 0.1 and directional r = 0.1; Uniform-MSP, TAC and
+magnitude plans on a 0.25 bit/weight grid from 0 to 3; 200 test images) run twice through the
+campaign engine: with adaptive stopping (each task stops once the 95 % interval of its mean accuracy
+is clear of 0.95 x clean, looked at after 4, 8, 16, 32 trials) and with a fixed 32 trials per task.
+Reported: both trial counts, their ratio, and the agreement of the pass/fail decision of every
+(condition, strategy, budget) task (adaptive: "above" passes, "below" fails, at the cap the mean
+decides; fixed: the mean of 32 trials).  A reduced grid (one model, coarse budgets) keeps the
+benchmark to a few minutes; the full headline uses the same engine and rule.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import attrs
+
+
+def _passes(decision) -> bool:
+    if decision["outcome"] in ("above", "below"):
+        return decision["outcome"] == "above"
+    return decision["mean"] >= decision["target"]
+
+
+def run(*, quick: bool = False) -> dict:
+    import torch
+
+    from qtaml_hw.campaign.headline import HeadlineConfig, Setup, Sweep, grid
+
+    torch.set_num_threads(2)
+    cfg = HeadlineConfig(models=("lenet5",), conditions=("symmetric",) if quick else ("symmetric", "directional"),
+                         strategies=("uniform", "tac", "magnitude"), test_subset=200, calib_samples=128, probes=2,
+                         predict_samples=32, first_order=False, read_ablation=False, max_trials=32, min_trials=4)
+    budgets = grid(0.0, 3.0, 0.5 if quick else 0.25)
+    t0 = time.perf_counter()
+    setups = [Setup(cfg, "lenet5", c, seed=0) for c in cfg.conditions]
+    setup_s = time.perf_counter() - t0
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        for adaptive in (True, False):
+            sweep = Sweep(attrs.evolve(cfg, adaptive=adaptive))
+            for st in setups:
+                for strategy in cfg.strategies:
+                    sweep.add(st, strategy, budgets)
+            t1 = time.perf_counter()
+            res = sweep.run(out=Path(d) / f"{adaptive}.sqlite", seed=0, workers=0, progress=False)
+            targets = {tid: st.target for st in setups for key, pts in sweep.points.items()
+                       if key[:2] == (st.model, st.condition) for tid in pts}
+            out[adaptive] = {"trials": res["trials_total"], "seconds": time.perf_counter() - t1,
+                             "pass": {tid: _passes({**dec, "target": targets[tid]})
+                                      for tid, dec in res["decisions"].items()}}
+    a, f = out[True], out[False]
+    same = sum(a["pass"][t] == f["pass"][t] for t in f["pass"])
+    return {"model": "lenet5", "conditions": list(cfg.conditions), "strategies": list(cfg.strategies),
+            "budgets_bpw": budgets, "tasks": len(f["pass"]), "trials_adaptive": a["trials"],
+            "trials_fixed": f["trials"], "fewer_trials_x": f["trials"] / a["trials"],
+            "decisions_agree": same, "decisions_total": len(f["pass"]),
+            "passes_adaptive": sum(a["pass"].values()), "passes_fixed": sum(f["pass"].values()),
+            "seconds_adaptive": a["seconds"], "seconds_fixed": f["seconds"], "setup_s": setup_s}

@@ -181,7 +181,7 @@ class Repetition:
             raise QtamlError(f"repetition: k x (copies - 1) = {k * (copies - 1)} check bits exceed one uint64 word")
         self.h = None
         self.copies, self.k, self.r = int(copies), k, k * (int(copies) - 1)
-        self.name = f"repetition x{copies}" + (" (TMR)" if copies == 3 else "")
+        self.name = "repetition" + (" (TMR)" if copies == 3 else "")
 
     n = property(lambda self: self.k * self.copies)
 

@@ -41,7 +41,9 @@ def plot_pflip_vs_time(ax, *, t_ox_nm=(1.8, 2.0, 2.2), sigma_nm=0.1, tau0_s=None
                                   retention_time)
 
     tau0 = DEFAULT_TAU0_S if tau0_s is None else tau0_s
-    t = np.logspace(2, 10, 300) if t_s is None else np.asarray(t_s, dtype=float)
+    taus = [float(retention_time(t_ox_nm=tox, tau0_s=tau0)) for tox in t_ox_nm]
+    t = (np.logspace(np.log10(min(taus)) - 4, np.log10(max(taus)) + 1, 300) if t_s is None
+         else np.asarray(t_s, dtype=float))
     for tox in t_ox_nm:
         tau = retention_time(t_ox_nm=tox, tau0_s=tau0)
         (line,) = ax.loglog(t, p_flip_poisson(t, tau_s=tau), label=f"{tox:g} nm, single cell")
@@ -51,11 +53,31 @@ def plot_pflip_vs_time(ax, *, t_ox_nm=(1.8, 2.0, 2.2), sigma_nm=0.1, tau0_s=None
                       label=f"{tox:g} nm, log-normal step")
             ax.loglog(t, p_flip_population(t, **kw), ":", color=line.get_color(),
                       label=f"{tox:g} nm, population (exact)")
-    ax.axvline(86400.0, color="grey", lw=0.8)
     ax.set_ylim(1e-8, 1.5)
-    ax.set_xlabel("retention interval t (s); grey: 1 day")
+    ax.set_xlabel("retention interval t (s)")
     ax.set_ylabel("p_flip (1 -> 0)")
     ax.set_title(f"tau0 = {tau0:g} s" + (f", sigma_tox = {sigma_nm:g} nm" if sigma_nm else ""))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="x-small", ncol=1)
+
+
+def plot_cell_pflip(ax, *, cells=("gc3t-65nm", "gc3t-65nm-boosted", "gc3t-16nm"), refresh_s=2e-4) -> None:
+    """``p10`` vs refresh interval of calibrated cells: threshold law (solid) and Poisson (dashed), both
+    through the cell's measured retention point (marked); grey line: the demo's refresh interval."""
+    from qtaml_hw.physics import calibrate, get_cell
+
+    for name in cells:
+        cell = get_cell(name)
+        thr, poi = calibrate(name), calibrate(name, law="poisson")
+        t = np.logspace(np.log10(cell.retention_s) - 1.5, np.log10(thr.tau_s) + 1.5, 300)
+        (line,) = ax.loglog(t, np.clip(thr.p_fail(t), 1e-12, None), label=f"{name}, threshold")
+        ax.loglog(t, poi.p_fail(t), "--", color=line.get_color(), label=f"{name}, Poisson")
+        ax.loglog([cell.retention_s], [cell.retention_quantile], "o", color=line.get_color())
+    ax.axvline(refresh_s, color="grey", lw=0.8)
+    ax.set_ylim(1e-8, 1.5)
+    ax.set_xlabel("refresh interval (s); o: measured retention point; grey: demo refresh")
+    ax.set_ylabel("p10 (fraction of charged cells failed)")
+    ax.set_title("calibrated cells (docs/physics.md)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="x-small", ncol=1)
 
@@ -70,7 +92,8 @@ def write_physics_figures(out_dir) -> list[Path]:
     out = Path(out_dir)
     make_dirs(out)
     paths = []
-    for name, draw in (("physics_transmission", plot_transmission_vs_tox), ("physics_pflip", plot_pflip_vs_time)):
+    for name, draw in (("physics_transmission", plot_transmission_vs_tox), ("physics_pflip", plot_pflip_vs_time),
+                       ("physics_cells", plot_cell_pflip)):
         fig, ax = plt.subplots(figsize=(6.4, 4.6))
         draw(ax)
         fig.tight_layout()

@@ -24,7 +24,7 @@ def test_transmission_plot_markers_on_lines():
 
 def test_write_figures_and_cli(tmp_path, cli):
     paths = write_physics_figures(tmp_path / "a")
-    assert sorted(p.suffix for p in paths) == [".png", ".png", ".svg", ".svg"]
+    assert sorted(p.suffix for p in paths) == [".png"] * 3 + [".svg"] * 3
     assert all(p.stat().st_size > 1000 for p in paths)
     code, out, err = cli("physics", "--plot-dir", str(tmp_path / "b"), "--json")
     assert code == 0, err

@@ -28,4 +28,4 @@ def test_write_figures_and_cli(tmp_path, cli):
     assert all(p.stat().st_size > 1000 for p in paths)
     code, out, err = cli("physics", "--plot-dir", str(tmp_path / "b"), "--json")
     assert code == 0, err
-    assert len(json.loads(out)["figures"]) == 4 and (tmp_path / "b" / "physics_pflip.svg").exists()
+    assert len(json.loads(out)["figures"]) == 6 and (tmp_path / "b" / "physics_pflip.svg").exists()

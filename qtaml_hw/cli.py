@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     except subprocess.SubprocessError as exc:  # a tool (yosys, iverilog, a compiler) failed or hung
         sys.stderr.write(f"{PROG} {args.command}: error: {str(exc).splitlines()[0]}\n")
         return 2
+    except MemoryError:  # a size no pre-flight check caught: still one line, not a traceback
+        sys.stderr.write(f"{PROG} {args.command}: error: not enough memory for this request; "
+                         "lower the sizes or counts given\n")
+        return 2
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130

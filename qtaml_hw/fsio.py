@@ -225,6 +225,30 @@ def _exchange(a: Path, b: Path) -> None:
     os.rename(old, a)  # the caller removes ``a``, now holding the old folder
 
 
+def read_limited(path, *, limit_bytes: int = 16 << 20, what: str = "file") -> bytes:
+    """The bytes of the regular file ``path`` (symlinks followed), refusing a device, a FIFO or
+    anything over ``limit_bytes`` -- ``/dev/zero`` as a config must not read until memory runs out."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the open
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise QtamlError(f"{what} {path} is a directory")
+            if not stat.S_ISREG(st.st_mode):
+                raise QtamlError(f"{what} {path} is not a regular file")
+            data = fh.read(limit_bytes + 1)
+    except FileNotFoundError:
+        raise QtamlError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise QtamlError(f"{what} {path} is a directory") from None
+    except OSError as exc:
+        raise QtamlError(f"cannot read {what} {path}: {exc.strerror}") from None
+    if len(data) > limit_bytes:
+        raise QtamlError(f"{what} {path} is larger than {limit_bytes >> 20} MiB; refusing to read it")
+    return data
+
+
 def confined(base, relative) -> Path:
     """``base / relative`` if it stays inside ``base`` (no absolute path, no ``..``, no symlink escape).
 

@@ -30,6 +30,7 @@ from qtaml_hw.campaign.dask_options import DaskSettings
 from qtaml_hw.campaign.structure import (at_least, canonical, canonical_json, in_range, non_negative, one_of,
                                          optional, positive, structure)
 from qtaml_hw.errors import QtamlError
+from qtaml_hw.fsio import read_limited
 from qtaml_hw.memory import CODES, check_bits_code
 
 KINDS = ("memory", "nn")
@@ -316,13 +317,9 @@ def structure_axis(section: dict, key: str, defaults: dict) -> tuple[float, ...]
 def load_config(path) -> CampaignConfig:
     """Read and validate a campaign TOML file (one-line :class:`QtamlError` on any problem)."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise QtamlError(f"campaign file not found: {path}") from None
-    except IsADirectoryError:
-        raise QtamlError(f"campaign file is a directory: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    try:  # a regular file of at most 16 MiB (not /dev/zero, not a FIFO)
+        text = read_limited(path, what="campaign file").decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise QtamlError(f"cannot read campaign file {path}: {exc}") from None
     try:
         doc = tomllib.loads(text)

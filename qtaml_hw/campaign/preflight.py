@@ -227,8 +227,14 @@ def preflight_campaign(cfg, *, out, workers: int, dask: bool = False, limits: Li
         raise QtamlError(f"--workers must be >= 0, got {workers}")
     limits = limits or Limits.for_machine(out)
     capped = check_workers(workers, force=force_workers, cores=limits.cores)
+    local_jobs = int(cfg.dask.jobs) if dask and getattr(cfg.dask, "cluster", None) == "local" else 0
+    if local_jobs > limits.cores and not force_workers:  # a LocalCluster's workers are processes here
+        raise QtamlError(f"dask.jobs = {local_jobs} local Dask workers is more than the {limits.cores} usable "
+                         "cores of this machine: lower dask.jobs, or give --force-workers")
     stored = Path(out).stat().st_size if Path(out).is_file() else 0
-    est = check(estimate_campaign(cfg, workers=capped, dask=dask, models_dir=models_dir, stored_bytes=stored), limits)
+    est = estimate_campaign(cfg, workers=local_jobs or capped, dask=dask and not local_jobs, models_dir=models_dir,
+                            stored_bytes=stored)
+    est = check(est, limits)
     if capped != workers:
         log.warning("--workers %d capped at the %d usable cores of this machine (--force-workers to override)",
                     workers, capped)

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.fsio import check_target, confined, make_dirs, write_bytes, write_text
+from qtaml_hw.fsio import check_target, confined, make_dirs, read_limited, write_bytes, write_text
 from qtaml_hw.nn.models import MODEL_NAMES, build_model
 
 MANIFEST = "manifest.json"
@@ -56,10 +56,11 @@ def read_manifest(directory: Path) -> dict:
     path = Path(directory) / MANIFEST
     if not path.exists():
         raise QtamlError(f"no {MANIFEST} in {directory}; a checkpoint needs its manifest next to it")
+    raw = read_limited(path, what="model manifest")  # a regular file of at most 16 MiB
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise QtamlError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise QtamlError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise QtamlError(f"{path} is not a qtaml-hw model manifest (missing 'models')")
     for name, entry in data["models"].items():

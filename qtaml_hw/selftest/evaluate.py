@@ -18,8 +18,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from qtaml_hw.fidelity.golden import wrap_int32
@@ -31,8 +29,6 @@ from qtaml_hw.selftest.netlist import pe_mac_netlist
 from qtaml_hw.selftest.network import deployed_configs, layer_tiles, representative_tiles
 from qtaml_hw.selftest.program import (BuildConfig, build_program, compute_coverage, cost, pe_faults,
                                        random_tiles, tile_cycles, truncate_to_cycles)
-
-log = logging.getLogger(__name__)
 
 
 def sample_faults(*, fl, ts, n: int, sample: int, seed: int) -> tuple[list, list, int]:

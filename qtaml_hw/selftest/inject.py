@@ -24,7 +24,6 @@ import numpy as np
 
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.fidelity.driver import TopConfig
-from qtaml_hw.fidelity.golden import wrap_int32
 from qtaml_hw.hdl.job import run_job
 from qtaml_hw.hdl.simulators import BUILD_ROOT, accel_sources, rtl_sources
 from qtaml_hw.selftest.mapping import Tile
@@ -101,11 +100,3 @@ def run_injections(*, simulator: str, nl: Netlist, faults, injections, tiles: li
                   parameters=cfg.parameters(), env=cfg.env(), progress_label="selftest rtl")
     return res.arrays
 
-
-def compare(out: np.ndarray, predicted: list[np.ndarray]) -> tuple[bool, bool]:
-    """(bit-exact equal to ``predicted`` per tile, detected = differs from the golden output)."""
-    exact, det = True, False
-    for i, p in enumerate(predicted):
-        got = wrap_int32(out[i, : p.shape[0]])
-        exact &= bool(np.array_equal(got, p))
-    return exact, det

@@ -40,7 +40,7 @@ import numpy as np
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.fidelity.golden import gemm_int8_int32, wrap_int32
 from qtaml_hw.fidelity.schedule import GemmSchedule
-from qtaml_hw.selftest.faultsim import faulty_outputs, n_words, pack
+from qtaml_hw.selftest.faultsim import faulty_outputs, pack
 from qtaml_hw.selftest.netlist import Netlist
 
 MOD32 = 1 << 32
@@ -158,14 +158,12 @@ def _pe_errors(nl: Netlist, faults, a, w, ps, active) -> np.ndarray:
     """Final output errors E (F, columns) mod 2^32 of one PE's faults (module docstring)."""
     cols = a.shape[-1]
     err = np.zeros((len(faults), cols), np.int64)
-    wd = n_words(cols)
     for p in range(a.shape[0]):
         planes = {"a_q": pack(a[p], 8), "w_q": pack(w[p], 8)}
         if err.any():
             planes["psum_i"] = pack((ps[p][None, :] + err) % MOD32, 32)
         else:
             planes["psum_i"] = pack(ps[p], 32)
-        assert planes["a_q"].shape[-1] == wd
         out = faulty_outputs(nl, faults, planes, n_patterns=cols)
         good = (ps[p] + a[p] * w[p]) % MOD32
         new = (out - good[None, :]) % MOD32

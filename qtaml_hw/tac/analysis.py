@@ -3,9 +3,10 @@
 Everything an allocation and rho* need, computed from the weights, unlabeled calibration
 inputs and the flip model only -- never a label or a Monte Carlo trial: per layer ``n_l``,
 ``s_l^2``, the Jacobian sensitivity ``S_l`` (:func:`qtaml_hw.tac.sensitivity.qmodel_sensitivity`),
-the physics residual curve ``R_l(0..B)`` (:func:`qtaml_hw.memory.residual_curve`), ``||W_l||^2``, and the per-bit variance shares.
-``qmodel`` is any object with ``.layers`` (``name``, ``n_weights``, ``scale``, ``qtensor``) and
-``.bits`` -- e.g. ``qtaml_hw.nn.QuantizedModel``; this module does not import the NN layer.
+the physics residual curve ``R_l(0..B)`` (:func:`qtaml_hw.memory.residual_curve`), ``||W_l||^2``,
+and the per-bit variance shares. ``qmodel`` is any object with ``.layers`` (``name``,
+``param_name``, ``n_weights``, ``scale``, ``qtensor``), ``.bits`` and ``.forward_with(weights, x)``
+-- e.g. ``qtaml_hw.nn.QuantizedModel``; this module does not import the NN layer.
 """
 
 from __future__ import annotations

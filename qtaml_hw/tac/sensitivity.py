@@ -16,6 +16,7 @@ so one backward pass per probe covers a whole batch (Hutchinson).
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.seeding import rng
@@ -28,8 +29,6 @@ def layer_sensitivity(model, x, *, params: list, probes: int = 8, seed: int = 0,
     ``requires_grad``.  Returns a list of float64 arrays shaped like the params.  Seeded:
     projections ``u`` come from ``rng(seed, "hutchinson", probe, batch)``.  ``S_l = G.mean()``.
     """
-    import torch
-
     if probes <= 0:
         raise QtamlError(f"probes must be positive, got {probes}")
     x = torch.as_tensor(x, dtype=torch.float32)
@@ -49,17 +48,16 @@ def layer_sensitivity(model, x, *, params: list, probes: int = 8, seed: int = 0,
 def qmodel_sensitivity(qmodel, x, *, probes: int = 8, seed: int = 0) -> dict:
     """Per-weight squared-Jacobian maps of a ``nn.QuantizedModel`` at its clean quantized weights.
 
-    Returns ``{layer name: G array}``; the layer's ``S_l`` is ``G.mean()``.
+    Differentiates ``qmodel.forward_with`` at the dequantized weights ``s_l v_l`` of each layer
+    (``layer.qtensor.dequantize()``). Returns ``{layer name: G array}``; ``S_l`` is ``G.mean()``.
     """
-    import torch
-
+    clean = [torch.from_numpy(layer.qtensor.dequantize()).requires_grad_(True) for layer in qmodel.layers]
     names = [layer.param_name for layer in qmodel.layers]
-    clean = {k: v.clone().requires_grad_(True) for k, v in qmodel._clean.items()}
 
     def f(xb):
-        return torch.func.functional_call(qmodel.model, {**qmodel._fixed, **clean}, (xb,))
+        return qmodel.forward_with(dict(zip(names, clean)), xb)
 
-    maps = layer_sensitivity(f, x, params=[clean[n] for n in names], probes=probes, seed=seed)
+    maps = layer_sensitivity(f, x, params=clean, probes=probes, seed=seed)
     return {layer.name: g for layer, g in zip(qmodel.layers, maps)}
 
 

@@ -70,3 +70,15 @@ def test_targeted_plans_catch_fault_path_mutations_with_fewer_injections(mutant,
         k = first_detection(rnd, mutant)
         random_hits.append(600 if k is None else k)
     assert np.median(random_hits) >= 5 * (hit + 1), (hit, random_hits)
+
+
+@pytest.mark.sim
+def test_cli_targeted_plan_in_simulation_icarus(cli):
+    """`crossval --mode datapath --loop insim --plan targeted`: every targeted injection agrees on the RTL."""
+    import json
+
+    code, out, err = cli("crossval", "--mode", "datapath", "--loop", "insim", "--plan", "targeted", "--sim", "icarus",
+                         "--injections", "100", "--tile-every", "100", "--seed", "2", "--json")
+    res = json.loads(out)
+    assert code == 0, err
+    assert res["injections"] == res["agree"] > 100 and res["bit_exact"]

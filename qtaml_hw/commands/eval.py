@@ -56,11 +56,13 @@ def run(args) -> int:
     limit = {"trials": args.trials, "batch_trials": args.batch_trials, "memory_gb": args.max_memory_gb}
     preflight_eval(n_weights=0, n_test=0, input_numel=0, **limit)  # absurd trial counts: before loading anything
     model, entry = load_model(args.model, models_dir=args.models_dir)
+    n_weights = sum(p.numel() for p in model.parameters())
+    preflight_eval(n_weights=n_weights, n_test=0, input_numel=0, **limit)  # a huge batch: before the data
     data = load_dataset(entry.get("dataset", "mnist"))
     x, y = data.x_test, data.y_test
     if args.test_subset:
         x, y = x[:args.test_subset], y[:args.test_subset]
-    preflight_eval(n_weights=sum(p.numel() for p in model.parameters()), n_test=len(x),  # before any trial
+    preflight_eval(n_weights=n_weights, n_test=len(x),  # before any trial
                    input_numel=int(x[0].numel()), **limit)
     torch.set_num_threads(2)
     qmodel = QuantizedModel(model, bits=args.bits, per_channel=args.per_channel, code=args.code)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from qtaml_hw.commands._common import add_json, add_seed, emit_json, format_table, positive_int
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.fsio import make_dirs, write_text
+from qtaml_hw.fsio import check_target, make_dirs, write_text
 
 NAME = "demo"
 HELP = "run the end-to-end demo (physics -> TAC vs Uniform-MSP -> Monte Carlo -> RTL) into a report"
@@ -132,7 +132,7 @@ def run(args) -> int:
         from qtaml_hw.hdl.simulators import check_simulator
 
         check_simulator(args.sim)  # fail before any work, naming what to install
-    out = Path(args.out)
+    out = check_target(Path(args.out), directory=True)  # a file or a symlink in the way: before any step
     t0 = time.perf_counter()
     steps = {}
 

@@ -14,9 +14,9 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from qtaml_hw.fidelity.byo import inject_leakage, lanes_of
+from qtaml_hw.fidelity.byo import crossval_campaign, inject_leakage, lanes_of
 from qtaml_hw.fidelity.design import load_design
-from qtaml_hw.hdl.inject import flip_after_edges, resolve
+from qtaml_hw.hdl.inject import flip_after_edges, resolve, xor_now
 from qtaml_hw.memory import FlipModel
 
 
@@ -86,3 +86,46 @@ async def accumulator_flip_by_path(dut):
     for bit, t in ((0, 3), (7, 10), (23, 0)):
         got = await run(dut, count, fault=("acc_q", 1 << bit, t + 1))
         assert (got - clean) % (1 << 24) in ((1 << bit), (-(1 << bit)) % (1 << 24)), (bit, t, got, clean)
+
+
+@cocotb.test()
+async def crossval_against_model(dut):
+    """Single-bit flips of the accumulator and the weight memory at random cycles vs this file's model."""
+    design = load_design(os.environ["QTAML_DESIGN"])
+    gen = np.random.default_rng(3)
+    words, x = await setup(dut, design, gen)
+    k = 4 * len(words)
+    acc_bits = dict(design.parameters)["AccBits"]
+    mem = design.memory("weights")
+    w = lanes_of(words, mem).astype(np.uint8).view(np.int8).reshape(-1).astype(np.int64)
+    prods = x[:k].astype(np.int64) * w[:k]
+
+    async def run_one(dut, f):
+        h = resolve(dut, f.target)
+        dut.count_i.value, dut.start_i.value = k, 1
+        await RisingEdge(dut.clk)
+        dut.start_i.value = 0
+        await flip_after_edges(dut.clk, h, 1 << f.bit, f.cycle + 1, period_ns=design.clock_period_ns)
+        if not int(dut.done_o.value):
+            await RisingEdge(dut.done_o)
+        await RisingEdge(dut.clk)
+        got = dut.acc_o.value.to_unsigned()
+        if f.word >= 0:
+            xor_now(h, 1 << f.bit)  # the memory flip persists: restore the word
+            await RisingEdge(dut.clk)
+        return got
+
+    def model(f):
+        tt = min(f.cycle + 1, k)
+        if f.cls == "accumulator":
+            s_tt = int(prods[:tt].sum()) % (1 << acc_bits)
+            return ((s_tt ^ (1 << f.bit)) + int(prods[tt:].sum())) % (1 << acc_bits)
+        faulty = [wd ^ (1 << f.bit) if i == f.word else wd for i, wd in enumerate(words)]
+        w2 = lanes_of(faulty, mem).astype(np.uint8).view(np.int8).reshape(-1).astype(np.int64)
+        use = np.where(np.arange(k) >= f.cycle + 1, w2[:k], w[:k])
+        return int(np.sum(x[:k].astype(np.int64) * use)) % (1 << acc_bits)
+
+    res = await crossval_campaign(dut, design, classes=("accumulator", "weight_memory"), count=80, seed=4,
+                                  cycles=k + 2, run=run_one, model=model)
+    assert res["agree"] == res["injections"] == 80, res["first_mismatch"]
+    assert set(res["per_class"]) == {"accumulator", "weight_memory"}

@@ -16,6 +16,11 @@ docs/descriptor.md, docs/design.md sections 1, 2, 6.  Inside a cocotb test::
 keyed by (seed, ``"byo:<memory>"``, trial), so the same seed gives the same flips in the
 RTL and in a Python model of it.  :func:`inject_leakage` reads the words by hierarchical
 path, draws the masks and XORs them in (:mod:`qtaml_hw.hdl.inject`).
+
+:func:`crossval_campaign` cross-validates a user's software model of any design: single-bit
+flips uniform over the state bits of chosen classes (from the descriptor's elaborated netlist
+and role file) and run cycles, the user's ``run`` coroutine and ``model`` function compared
+run by run.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qtaml_hw.fidelity.design import Design, MemorySpec
+from qtaml_hw.errors import QtamlError
+from qtaml_hw.fidelity.design import Design, MemorySpec, design_sites
 from qtaml_hw.hdl.inject import read_int, resolve, xor_now
 from qtaml_hw.memory import FlipModel, flip_bits
 from qtaml_hw.memory.codes import code_dtype
+from qtaml_hw.seeding import rng
 
 
 @dataclass(frozen=True)
@@ -77,3 +84,55 @@ async def inject_leakage(dut, design: Design, memory: str, flip_model: FlipModel
         if m:
             xor_now(handle[i], m)
     return LeakageResult(memory, tuple(words), tuple(masks))
+
+
+@dataclass(frozen=True)
+class BitFault:
+    """One single-bit flip of a design's state: element path, class, memory word (-1: register), bit, cycle."""
+
+    path: str
+    cls: str
+    word: int
+    bit: int
+    cycle: int
+
+    @property
+    def target(self) -> str:
+        return self.path if self.word < 0 else f"{self.path}[{self.word}]"
+
+
+def plan_bit_faults(sites, *, classes, count: int, seed: int, cycles: int) -> list[BitFault]:
+    """``count`` flips uniform over the state bits of ``classes`` and over run cycles [0, ``cycles``)."""
+    bits = [(s, w, b) for s in sites if s.cls in classes for w in range(s.depth) for b in s.bits]
+    if not bits:
+        raise QtamlError(f"no state bits in classes {sorted(classes)}")
+    gen = rng(seed, "byo-crossval")
+    pick = gen.integers(0, len(bits), count)
+    when = gen.integers(0, cycles, count)
+    return [BitFault(bits[i][0].path, bits[i][0].cls, bits[i][1] if bits[i][0].kind == "memory" else -1,
+                     int(bits[i][2]), int(t)) for i, t in zip(pick, when)]
+
+
+async def crossval_campaign(dut, design: Design, *, classes, count: int, seed: int, cycles: int, run, model) -> dict:
+    """Cross-validate a user's software model against the RTL on any design (docs/descriptor.md).
+
+    ``run(dut, fault)``: the user's coroutine that performs one run with ``fault`` injected (e.g. with
+    :func:`qtaml_hw.hdl.inject.flip_after_edges` on ``resolve(dut, fault.target)``) and returns its
+    outputs; ``model(fault)``: the outputs the user's model predicts.  Returns per-class agreement and
+    the first mismatch.
+    """
+    faults = plan_bit_faults(design_sites(design), classes=set(classes), count=count, seed=seed, cycles=cycles)
+    per_class: dict[str, dict] = {}
+    first = None
+    for f in faults:
+        got, want = await run(dut, f), model(f)
+        st = per_class.setdefault(f.cls, {"injections": 0, "agree": 0})
+        st["injections"] += 1
+        ok = got == want
+        st["agree"] += ok
+        if not ok and first is None:
+            first = {"fault": f, "rtl": got, "model": want}
+    for st in per_class.values():
+        st["agreement"] = st["agree"] / st["injections"]
+    return {"injections": len(faults), "agree": sum(s["agree"] for s in per_class.values()),
+            "per_class": per_class, "first_mismatch": first}

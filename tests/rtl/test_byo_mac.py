@@ -81,4 +81,4 @@ def test_users_cocotb_test_runs_from_descriptor(cli, simulator):
     code, out, err = cli("rtl-test", "--design", str(DESC), "--test", str(EXAMPLE / "test_mac_os.py"),
                          "--sim", simulator, "--json")
     assert code == 0, err
-    assert json.loads(out)["tests"] == 2 and json.loads(out)["failed"] == 0
+    assert json.loads(out)["tests"] == 3 and json.loads(out)["failed"] == 0

@@ -27,6 +27,7 @@ import numpy as np
 from cocotb_tools.runner import get_results
 
 from qtaml_hw.errors import QtamlError
+from qtaml_hw.fsio import write_text
 from qtaml_hw.hdl.simulators import BUILD_ROOT, check_simulator, run_cocotb, sim_output_to, worker_suffix
 
 
@@ -133,7 +134,5 @@ def report_progress(done: int, total: int, t0: float, last_report: float) -> flo
     now = time.perf_counter()
     if not path or (now - last_report <= 1.0 and done != total):
         return last_report
-    with open(path + ".tmp", "w") as fh:
-        fh.write(f"{done} {total} {now - t0:.3f}\n")
-    os.replace(path + ".tmp", path)
+    write_text(path, f"{done} {total} {now - t0:.3f}\n")  # atomic, unique temp name
     return now

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from qtaml_hw.fsio import save_figure
+
 _MARKERS = {"none": "x", "sec": "v", "secded": "s", "bch": "o", "rep": "^", "tmr": "^"}
 
 
@@ -63,7 +65,7 @@ def write_explore_figure(rows: list[dict], out_dir) -> list:
     paths = []
     for ext in ("png", "svg"):
         p = Path(out_dir) / f"explore.{ext}"
-        fig.savefig(p, dpi=130)
+        save_figure(fig, p, dpi=130)  # atomic, no symlink followed
         paths.append(p)
     plt.close(fig)
     return paths

@@ -24,6 +24,7 @@ import numpy as np
 
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.fidelity.driver import TopConfig
+from qtaml_hw.fsio import write_text
 from qtaml_hw.hdl.job import run_job
 from qtaml_hw.hdl.simulators import BUILD_ROOT, accel_sources, rtl_sources
 from qtaml_hw.selftest.mapping import Tile
@@ -65,9 +66,7 @@ def faulty_sources(nl: Netlist, faults) -> tuple[Path, ...]:
     for name, text in (("st_pe_mac.v", mac), ("systolic_pe.v", pe)):
         path = out / name
         if not path.exists() or path.read_text() != text:
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(text)
-            tmp.replace(path)
+            write_text(path, text)  # unique temp + os.replace: concurrent builds never see half a file
     srcs = [s for s in accel_sources() if s.name != "systolic_pe.v"]
     return tuple(srcs + [out / "systolic_pe.v", out / "st_pe_mac.v"])
 

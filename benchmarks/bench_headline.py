@@ -1,7 +1,7 @@
 """Headline sweep: adaptive stopping vs a fixed-count run, side by side (design.md sections 3 and 7).
 
 The same ``headline`` tasks (LeNet-5, symmetric p = 0.1 and directional r = 0.1; Uniform-MSP, TAC and
-magnitude plans on a 0.25 bit/weight grid from 0 to 3; 200 test images) run twice through the
+magnitude plans on a 0.5 bit/weight grid from 0 to 3 -- the reduced grid --; 200 test images) run twice through the
 campaign engine: with adaptive stopping (each task stops once the 95 % interval of its mean accuracy
 is clear of 0.95 x clean, looked at after 4, 8, 16, 32 trials) and with a fixed 32 trials per task.
 Reported: both trial counts, their ratio, and the agreement of the pass/fail decision of every
@@ -34,7 +34,7 @@ def run(*, quick: bool = False) -> dict:
     cfg = HeadlineConfig(models=("lenet5",), conditions=("symmetric",) if quick else ("symmetric", "directional"),
                          strategies=("uniform", "tac", "magnitude"), test_subset=200, calib_samples=128, probes=2,
                          predict_samples=32, first_order=False, read_ablation=False, max_trials=32, min_trials=4)
-    budgets = grid(0.0, 3.0, 0.5 if quick else 0.25)
+    budgets = grid(0.0, 3.0, 1.0 if quick else 0.5)
     t0 = time.perf_counter()
     setups = [Setup(cfg, "lenet5", c, seed=0) for c in cfg.conditions]
     setup_s = time.perf_counter() - t0

@@ -11,13 +11,13 @@ HELP = ("headline v2: smallest protected-bit budget reaching 0.95 x clean accura
 ORDER = 50
 
 QUICK = {"models": ("lenet5",), "test_subset": 200, "calib_samples": 64, "probes": 2, "predict_samples": 64,
-         "predict_draws": 8, "first_order": False, "read_ablation": False, "max_trials": 8, "min_trials": 4, "coarse_bpw": 0.5,
+         "predict_draws": 8, "first_order": False, "read_ablation": False, "fine_bpw": 0.1, "max_trials": 8, "min_trials": 4, "coarse_bpw": 0.5,
          "max_bpw": 3.0, "strategies": ("uniform", "tac"), "replicates": 200}
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--quick", action="store_true",
-                        help="LeNet-5, Uniform and TAC only, 200 test images, <= 8 trials, 0.5 bpw coarse grid (< 60 s)")
+                        help="LeNet-5, Uniform and TAC only, 200 test images, <= 8 trials, 0.5 / 0.1 bpw grids")
     parser.add_argument("--models", nargs="+", default=None, help="models (default: all five; --quick: lenet5)")
     parser.add_argument("--conditions", nargs="+", default=None, help="symmetric directional (default both)")
     parser.add_argument("--strategies", nargs="+", default=None,
@@ -34,6 +34,8 @@ def add_arguments(parser) -> None:
                         help="unlabeled images for the sensitivities (default 256)")
     parser.add_argument("--predict-samples", type=positive_int, default=None,
                         help="unlabeled images for the accuracy predictor (default 128)")
+    parser.add_argument("--predict-draws", type=positive_int, default=None,
+                        help="fault draws per plan of the finite-perturbation predictor (default 8)")
     parser.add_argument("--replicates", type=positive_int, default=None, help="bootstrap replicates (default 1000)")
     parser.add_argument("--no-first-order", action="store_true", help="skip the first-order predictor (Jacobians)")
     parser.add_argument("--workers", type=nonneg_int, default=None,
@@ -57,7 +59,7 @@ def build_config(args):
         if getattr(args, key):
             base[key] = tuple(getattr(args, key))
     for key in ("max_trials", "min_trials", "test_subset", "p_flip", "max_bpw", "coarse_bpw", "calib_samples",
-                "predict_samples"):
+                "predict_samples", "predict_draws"):
         if getattr(args, key) is not None:
             base[key] = getattr(args, key)
     if args.no_first_order:

@@ -58,7 +58,8 @@ def test_point_validation():
 
 
 SMALL = ["headline", "--quick", "--conditions", "symmetric", "--max-bpw", "1.0", "--test-subset", "40",
-         "--replicates", "20", "--no-progress", "--seed", "3"]
+         "--replicates", "20", "--predict-samples", "16", "--predict-draws", "2", "--calib-samples", "16",
+         "--no-progress", "--seed", "3"]
 
 
 def _stored(path) -> int:
@@ -98,6 +99,7 @@ def test_sigkilled_headline_resumes(tmp_path):
     assert {"model", "condition", "ratio_bits", "ratio_bits_ci95", "rho_star_predicted", "rho_star_measured"} <= set(row)
 
 
+@pytest.mark.slow
 def test_headline_quick_json_interface(cli, tmp_path):
     code, out, _ = cli(*SMALL[:-2], "--conditions", "symmetric", "directional", "--out", str(tmp_path / "q"),
                        "--json")

@@ -19,7 +19,7 @@ import numpy as np
 from qtaml_hw.campaign.config import ModelTarget
 from qtaml_hw.campaign.kinds import register
 from qtaml_hw.campaign.nn_kind import analysis, quantized_model
-from qtaml_hw.ecc import CODE_FAMILY, ERASURES, ECCSampler, capacity_floor, check_bits_of
+from qtaml_hw.ecc import ERASURES, ECCSampler, capacity_floor, check_bits_of
 from qtaml_hw.ecc.overhead import GROUP
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.memory import FlipModel

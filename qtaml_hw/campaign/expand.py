@@ -9,12 +9,48 @@ m_l) by the label-free analysis before any trial runs, so the plan is part of th
 
 from __future__ import annotations
 
+import itertools
+
+import attrs
 import numpy as np
 
 from qtaml_hw.campaign.kinds import Task, get_kind, make_task
 from qtaml_hw.campaign.stopping import Stopping
-from qtaml_hw.campaign.tasks import AnalysisSpec, FaultPoint, fault_points
+from qtaml_hw.campaign.tasks import AnalysisSpec
 from qtaml_hw.ecc import plan_check_bits
+from qtaml_hw.physics import flip_probabilities
+from qtaml_hw.physics.timeline import scrub_retention
+
+
+@attrs.frozen
+class FaultPoint:
+    """One fault point: ``p10``/``p01`` and the inputs it came from (``fault``, a JSON label)."""
+
+    p10: float
+    p01: float
+    fault: dict
+
+
+def fault_points(faults) -> list[FaultPoint]:
+    """The fault points of a config's ``[faults]`` (design.md section 1 for physics and scrub points)."""
+    if faults.p_flip:
+        return [FaultPoint(p, faults.r * p, {"p_flip": p, "r": faults.r}) for p in faults.p_flip]
+    if faults.scrub_period_s:
+        points = []
+        for t in faults.scrub_period_s:
+            res = scrub_retention(scrub_period_s=t, read_times_s=tuple(t * np.linspace(0.01, 4.0, 400)),
+                                  tau_s=faults.scrub_tau_s, r=faults.r)
+            p10 = float(res[f"{faults.scrub_interval}_p10"])
+            points.append(FaultPoint(p10, faults.r * p10, {"scrub_period_s": t, "tau_s": faults.scrub_tau_s,
+                                                           "r": faults.r, "interval": faults.scrub_interval}))
+        return points
+    names = [k for k, _ in faults.physics]
+    points = []
+    for combo in itertools.product(*(v for _, v in faults.physics)):
+        kw = dict(zip(names, combo))
+        res = flip_probabilities(**kw)
+        points.append(FaultPoint(float(np.max(np.asarray(res["p10"]))), float(np.max(np.asarray(res["p01"]))), kw))
+    return points
 
 
 def stopping_for(cfg) -> Stopping:

@@ -425,7 +425,7 @@ def test_physics_fault_points(tmp_path):
         load_config(write_cfg(tmp_path, text=bad, name="bad.toml"))
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(300)  # spawned workers import numpy/scipy/torch: slow on a loaded 2-core machine
 def test_sigkill_with_worker_processes_leaves_no_orphans_and_resumes(tmp_path):
     trials = 400
     cfg_path = write_cfg(tmp_path, trials=trials, batch=2)
@@ -433,7 +433,7 @@ def test_sigkill_with_worker_processes_leaves_no_orphans_and_resumes(tmp_path):
     cmd = [sys.executable, "-c", "import sys; from qtaml_hw.cli import main; sys.exit(main(sys.argv[1:]))",
            "campaign", "run", str(cfg_path), "--out", str(out), "--workers", "2", "--no-progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 40
+    deadline = time.monotonic() + 100
     count = 0
     while proc.poll() is None and time.monotonic() < deadline:
         try:
@@ -453,7 +453,7 @@ def test_sigkill_with_worker_processes_leaves_no_orphans_and_resumes(tmp_path):
     alive = [k for k in kids if Path(f"/proc/{k}").exists()
              and "Z" not in Path(f"/proc/{k}/stat").read_text().split(")")[-1].split()[0]]
     assert not alive, f"worker processes outlived the killed coordinator: {alive}"
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     assert res.returncode == 0, res.stderr
     with ResultStore.open(out) as store:
         assert store.count() == 4 * trials

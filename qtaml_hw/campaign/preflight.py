@@ -96,7 +96,7 @@ class Limits:
         if max_tasks is not None and max_tasks <= 0:
             raise QtamlError(f"--max-tasks must be a positive integer, got {max_tasks!r}")
         if memory_gb is None:
-            mem, mem_note = DEFAULT_MEMORY_FRACTION * physical_memory_bytes(), "75% of this machine's RAM"
+            mem, mem_note = DEFAULT_MEMORY_FRACTION * physical_memory_bytes(), "75% of the RAM of this machine"
         else:
             mem, mem_note = memory_gb * 1e9, "--max-memory-gb"
         if disk_gb is None:

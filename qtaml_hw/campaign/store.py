@@ -215,7 +215,7 @@ class ResultStore:
         keys = differing_keys(list(stored.values())[-1], config_identity(config))
         shown = ", ".join(keys[:6]) + (f" (+{len(keys) - 6} more)" if len(keys) > 6 else "")
         raise QtamlError(f"{self.path} holds results of another config (differs in {shown}): choose another "
-                         "--out, or give --append to add this config's tasks to it")
+                         "--out, or give --append to add the tasks of this config to it")
 
     def close(self) -> None:
         self.conn.close()

@@ -115,7 +115,8 @@ def _entry(args, name, arch_cfg, cfg, spec, model, record, data, n_train):
              "split": SPLIT_DOC[args.dataset], "n_train": int(n_train), "n_test": int(len(data.x_test)),
              "seed": args.seed,
              "train": {**train_cfg, "optimizer": "AdamW+OneCycle", "augment": "random shift",
-                       "seconds": record["seconds"], "final_loss": record["final_loss"], "torch": torch.__version__},
+                       "seconds": record["seconds"], "final_loss": record["final_loss"], "torch": torch.__version__,
+                       "threads": args.threads},
              "n_params": int(sum(p.numel() for p in model.parameters())),
              "float_accuracy": float_acc, "int8_accuracy": int8_acc}
     if record.get("method_record"):

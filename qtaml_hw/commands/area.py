@@ -20,12 +20,13 @@ NAME = "area"
 HELP = "ECC codec area (NAND2 eq., flip-flops apart, transistors, logic depth) + check-bit storage area"
 ORDER = 64
 DEFAULT_WIDTHS = (8, 16, 32, 64)
-CODES = ("secded", "sec", "bch", "tmr")
+CODES = ("secded", "sec", "bch", "tmr", "rep")
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--code", default=None, help=f"one of {', '.join(CODES)} (default: secded and sec)")
     parser.add_argument("--t", type=positive_int, default=2, help="BCH errors corrected (default 2)")
+    parser.add_argument("--copies", type=positive_int, default=5, help="rep: copies of each bit (default 5; tmr = 3)")
     parser.add_argument("--data-bits", type=positive_int, default=None,
                         help="protected data bits per word, 1..64 (default: a table of 8, 16, 32, 64)")
     parser.add_argument("--sram-words", type=positive_int, default=1024, help="SRAM depth in words (default 1024)")
@@ -43,18 +44,20 @@ def add_arguments(parser) -> None:
     add_json(parser)
 
 
-def _sources(code: str, k: int, t: int, tmp):
+def _sources(code: str, k: int, t: int, tmp, copies: int = 3):
     from pathlib import Path
 
     from qtaml_hw.ecc.verilog import generate
-    from qtaml_hw.ecc.verilog_codes import bch_name, generate_codes, tmr_name
+    from qtaml_hw.ecc.verilog_codes import bch_name, generate_codes, rep_name, tmr_name
 
     if code in ("sec", "secded"):
         files, prefix = generate(code, (k,)), code
     elif code == "bch":
         files, prefix = generate_codes(bch=((k, t),), tmr=()), bch_name(k, t)
-    else:
+    elif code == "tmr":
         files, prefix = generate_codes(bch=(), tmr=(k,)), tmr_name(k)
+    else:
+        files, prefix = generate_codes(bch=(), tmr=(), rep=((k, copies),)), rep_name(k, copies)
     paths = {}
     for name, text in files.items():
         paths[name] = Path(tmp) / name
@@ -62,20 +65,22 @@ def _sources(code: str, k: int, t: int, tmp):
     return prefix, paths[f"{prefix}_enc.v"], paths[f"{prefix}_dec.v"]
 
 
-def ecc_area(code: str, data_bits: int, *, t: int = 2, liberty=None) -> dict:
+def ecc_area(code: str, data_bits: int, *, t: int = 2, copies: int = 3, liberty=None) -> dict:
     """Encoder and decoder of ``code`` over ``data_bits`` bits: generated, then synthesised (Yosys)."""
     import tempfile
 
     from qtaml_hw.ecc.bch import build_code
     from qtaml_hw.hdl.synth import synth_report
 
-    c = build_code("rep" if code == "tmr" else code, data_bits, t=t, copies=3)
+    copies = 3 if code == "tmr" else copies
+    c = build_code("rep" if code == "tmr" else code, data_bits, t=t, copies=copies)
     params = {"DataBits": c.k, "CheckBits": c.r} if code in ("sec", "secded") else None
     with tempfile.TemporaryDirectory() as tmp:
-        prefix, enc_v, dec_v = _sources(code, c.k, t, tmp)
+        prefix, enc_v, dec_v = _sources(code, c.k, t, tmp, copies)
         enc = synth_report(f"{prefix}_enc", [enc_v], parameters=params, liberty=liberty)
         dec = synth_report(f"{prefix}_dec", [enc_v, dec_v], parameters=params, liberty=liberty)
-    row = {"code": code if code != "bch" else f"bch-t{t}", "n": c.n, "k": c.k, "r": c.r,
+    label = {"bch": f"bch-t{t}", "rep": f"rep{copies}"}.get(code, code)
+    row = {"code": label, "n": c.n, "k": c.k, "r": c.r,
            "enc_cells": enc["cells"], "dec_cells": dec["cells"], "ecc_cells": enc["cells"] + dec["cells"],
            "enc_ge": enc["total_ge"], "dec_ge": dec["total_ge"], "ecc_ge": enc["total_ge"] + dec["total_ge"],
            "ecc_flip_flops": enc["flip_flops"] + dec["flip_flops"],
@@ -142,9 +147,9 @@ def run(args) -> int:
     rows = []
     for code in codes:
         for k in widths:
-            if code == "tmr" and k > 32:
-                continue  # 2k check bits per word: beyond the codec's 64-bit check word
-            row = ecc_area(code, k, t=args.t, liberty=args.liberty)
+            if code in ("tmr", "rep") and k * ((3 if code == "tmr" else args.copies) - 1) > 64:
+                continue  # (copies - 1) k check bits per word: beyond the codec's 64-bit check word
+            row = ecc_area(code, k, t=args.t, copies=args.copies, liberty=args.liberty)
             _price(row, args)
             if arrays:
                 row["ecc_ge_per_array_ge"] = row["ecc_ge"] / arrays[0]["total_ge"]

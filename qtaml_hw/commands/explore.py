@@ -59,13 +59,13 @@ def _floats(text: str, what: str) -> list[float]:
 
 
 def _codec_ge(code: str, widths: set, cache: dict, no_area: bool):
-    """NAND2 eq. of one encoder + decoder per distinct width (TMR is bitwise: m x the 8-bit TMR codec)."""
+    """NAND2 eq. of one encoder + decoder per distinct width (repetition is bitwise: m x its 8-bit codec)."""
     from qtaml_hw.campaign.explore import parse_code
 
     fam, t, copies = parse_code(code)
     if fam == "none" or not widths:
         return 0.0
-    if no_area or (fam == "rep" and copies != 3):
+    if no_area:
         return None
     from math import comb
 
@@ -75,13 +75,13 @@ def _codec_ge(code: str, widths: set, cache: dict, no_area: bool):
     total = 0.0
     for m in sorted(widths):
         k = 8 if fam == "rep" else 8 * m
-        key = f"{fam}-t{t}:{k}" if fam == "bch" else f"{fam}:{k}"
+        key = {"bch": f"bch-t{t}:{k}", "rep": f"rep{copies}:{k}"}.get(fam, f"{fam}:{k}")
         if key not in cache:
             n = build_code(fam, k, t=t).n
             if fam == "bch" and sum(comb(n, w) for w in range(1, t + 1)) > MAX_AREA_TABLE:
                 cache[key] = None
             else:
-                cache[key] = ecc_area("tmr" if fam == "rep" else fam, k, t=t)["ecc_ge"]
+                cache[key] = ecc_area(fam, k, t=t, copies=copies)["ecc_ge"]
         if cache[key] is None:
             return None
         total += cache[key] * (m if fam == "rep" else 1)

@@ -4,7 +4,8 @@ One source of truth, as for SEC/SECDED (:mod:`qtaml_hw.ecc.verilog`): the BCH en
 trees are the rows of the same :class:`~qtaml_hw.ecc.matrix.ParityCheck` the NumPy codec
 encodes with, and the decoder's ``case`` table is the codec's own bounded-distance syndrome
 table (:func:`qtaml_hw.ecc.bch._syndrome_table`): syndrome -> data bits to flip.  The TMR
-modules are the per-bit majority of :class:`~qtaml_hw.ecc.bch.Repetition` (copies = 3).
+modules are the per-bit majority of :class:`~qtaml_hw.ecc.bch.Repetition` (copies = 3); ``rep<C>``
+modules the same for any number of copies (a tie of an even count is uncorrectable).
 
 Module interface (all codes): ``<name>_enc(data_i -> check_o)``; ``<name>_dec(data_i, check_i
 -> data_o, syndrome_o, corrected_o, uncorrectable_o)`` with the codec's status semantics
@@ -92,8 +93,43 @@ def tmr_decoder(k: int) -> str:
         "  assign uncorrectable_o = 1'b0;", "endmodule", ""])
 
 
-def generate_codes(bch=((8, 2),), tmr=(8,)) -> dict[str, str]:
-    """``{file name: source}`` of the BCH ``(k, t)`` and TMR ``k`` encoders/decoders."""
+def rep_name(k: int, copies: int) -> str:
+    return f"rep{copies}_k{k}"
+
+
+def rep_encoder(k: int, copies: int) -> str:
+    """``rep<C>_k<k>_enc``: ``copies - 1`` more copies of the data."""
+    Repetition(k, copies)
+    cat = ", ".join(["data_i"] * (copies - 1))
+    return "\n".join([_GEN, f"// {Repetition(k, copies)!r}: encoder.", f"module {rep_name(k, copies)}_enc (",
+                      f"  input  [{k - 1}:0] data_i,", f"  output [{(copies - 1) * k - 1}:0] check_o", ");",
+                      f"  assign check_o = {{{cat}}};", "endmodule", ""])
+
+
+def rep_decoder(k: int, copies: int) -> str:
+    """``rep<C>_k<k>_dec``: per-bit count of ones over the copies; majority, disagreement, tie (even C)."""
+    Repetition(k, copies)
+    w = copies.bit_length()
+    half = copies // 2
+    terms = " + ".join([f"{{{w - 1}'d0, data_i[j]}}"] + [f"{{{w - 1}'d0, check_i[{c} * {k} + j]}}"
+                                                          for c in range(copies - 1)])
+    tie = f"(cnt == {w}'d{half})" if copies % 2 == 0 else "1'b0"
+    return "\n".join([
+        _GEN, f"// {Repetition(k, copies)!r}: per-bit majority of {copies} copies; syndrome_o = disagreeing bits;",
+        "// a tie (even copies) is uncorrectable and passes data_i through.",
+        f"module {rep_name(k, copies)}_dec (", f"  input  [{k - 1}:0] data_i,",
+        f"  input  [{(copies - 1) * k - 1}:0] check_i,", f"  output [{k - 1}:0] data_o,",
+        f"  output [{k - 1}:0] syndrome_o,", "  output corrected_o,", "  output uncorrectable_o", ");",
+        f"  wire [{k - 1}:0] maj, tie;", "  genvar j;", "  generate", f"    for (j = 0; j < {k}; j = j + 1) begin : g_bit",
+        f"      wire [{w - 1}:0] cnt = {terms};", f"      assign maj[j] = (cnt > {w}'d{half});",
+        f"      assign tie[j] = {tie};", f"      assign syndrome_o[j] = (cnt != {w}'d0) && (cnt != {w}'d{copies});",
+        "    end", "  endgenerate", "  assign uncorrectable_o = |tie;",
+        "  assign corrected_o = (|syndrome_o) & ~uncorrectable_o;",
+        "  assign data_o = uncorrectable_o ? data_i : maj;", "endmodule", ""])
+
+
+def generate_codes(bch=((8, 2),), tmr=(8,), rep=()) -> dict[str, str]:
+    """``{file name: source}`` of the BCH ``(k, t)``, TMR ``k`` and repetition ``(k, copies)`` codecs."""
     out = {}
     for k, t in bch:
         out[f"{bch_name(k, t)}_enc.v"] = bch_encoder(k, t)
@@ -101,8 +137,11 @@ def generate_codes(bch=((8, 2),), tmr=(8,)) -> dict[str, str]:
     for k in tmr:
         out[f"{tmr_name(k)}_enc.v"] = tmr_encoder(k)
         out[f"{tmr_name(k)}_dec.v"] = tmr_decoder(k)
+    for k, c in rep:
+        out[f"{rep_name(k, c)}_enc.v"] = rep_encoder(k, c)
+        out[f"{rep_name(k, c)}_dec.v"] = rep_decoder(k, c)
     return out
 
 
-__all__ = ["MAX_CASE_ENTRIES", "bch_decoder", "bch_encoder", "bch_name", "generate_codes", "tmr_decoder",
-           "tmr_encoder", "tmr_name"]
+__all__ = ["MAX_CASE_ENTRIES", "bch_decoder", "bch_encoder", "bch_name", "generate_codes", "rep_decoder",
+           "rep_encoder", "rep_name", "tmr_decoder", "tmr_encoder", "tmr_name"]

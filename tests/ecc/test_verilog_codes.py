@@ -10,11 +10,13 @@ import pytest
 
 from qtaml_hw.ecc.bch import BCH, Repetition
 from qtaml_hw.ecc.codec import Codeword
-from qtaml_hw.ecc.verilog_codes import bch_decoder, bch_name, generate_codes, tmr_name
+from qtaml_hw.ecc.verilog_codes import bch_decoder, bch_name, generate_codes, rep_name, tmr_name
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.hdl.simulators import simulator_env
 
-CODES = [("bch", BCH(4, 2), bch_name(4, 2)), ("tmr", Repetition(4, 3), tmr_name(4))]
+CODES = [("bch", BCH(4, 2), bch_name(4, 2)), ("tmr", Repetition(4, 3), tmr_name(4)),
+         ("rep", Repetition(2, 5), rep_name(2, 5)), ("rep", Repetition(2, 4), rep_name(2, 4))]
+GEN = dict(bch=((4, 2),), tmr=(4,), rep=((2, 5), (2, 4)))
 
 TB = """`timescale 1ns/1ps
 module tb;
@@ -34,7 +36,7 @@ def _tb() -> str:
     decls, loops = [], []
     for idx, (_, code, name) in enumerate(CODES):
         k, r = code.k, code.r
-        s = k if name.startswith("tmr") else r
+        s = k if name.startswith(("tmr", "rep")) else r
         decls += [f"  reg  [{k + r - 1}:0] w{idx};", f"  wire [{r - 1}:0] chk{idx};",
                   f"  wire [{k - 1}:0] dout{idx};", f"  wire [{s - 1}:0] syn{idx};", f"  wire corr{idx}, unc{idx};",
                   f"  {name}_enc u_enc{idx} (.data_i(w{idx}[{k - 1}:0]), .check_o(chk{idx}));",
@@ -63,10 +65,10 @@ def _check(out_text: str) -> None:
 
 
 def _write(tmp_path):
-    for name, text in generate_codes(bch=((4, 2),), tmr=(4,)).items():
+    for name, text in generate_codes(**GEN).items():
         (tmp_path / name).write_text(text)
     (tmp_path / "tb.v").write_text(_tb())
-    return [str(tmp_path / "tb.v")] + [str(tmp_path / n) for n in generate_codes(bch=((4, 2),), tmr=(4,))]
+    return [str(tmp_path / "tb.v")] + [str(tmp_path / n) for n in generate_codes(**GEN)]
 
 
 @pytest.mark.sim
@@ -74,13 +76,13 @@ def test_generated_codecs_lint_clean(tmp_path):
     simulator_env()
     exe = shutil.which("verilator")
     assert exe, "verilator not found: run `make setup`"
-    for name, text in generate_codes(bch=((4, 2), (8, 2), (16, 2)), tmr=(4, 8, 16)).items():
+    for name, text in generate_codes(bch=((4, 2), (8, 2), (16, 2)), tmr=(4, 8, 16), rep=((8, 5), (8, 7), (8, 4))).items():
         (tmp_path / name).write_text(text)
     for top in (f"{bch_name(k, 2)}_dec" for k in (4, 8, 16)):
         p = subprocess.run([exe, "--lint-only", "-Wall", "-y", str(tmp_path), "--top-module", top,
                             str(tmp_path / f"{top}.v")], capture_output=True, text=True)
         assert p.returncode == 0 and "%Warning" not in p.stderr, p.stderr
-    for top in (f"{tmr_name(k)}_dec" for k in (4, 8, 16)):
+    for top in [f"{tmr_name(k)}_dec" for k in (4, 8, 16)] + [f"{rep_name(8, c)}_dec" for c in (4, 5, 7)]:
         p = subprocess.run([exe, "--lint-only", "-Wall", "--top-module", top, str(tmp_path / f"{top}.v")],
                            capture_output=True, text=True)
         assert p.returncode == 0 and "%Warning" not in p.stderr, p.stderr
@@ -88,7 +90,8 @@ def test_generated_codecs_lint_clean(tmp_path):
 
 @pytest.mark.sim
 def test_bch_tmr_exhaustive_icarus(tmp_path):
-    """Every received word (all 2^n data/check pairs) of BCH(12,4) t=2 and TMR(12,4): RTL == codec."""
+    """Every received word (all 2^n data/check pairs) of BCH(12,4) t=2, TMR(12,4), rep5 (10,2) and rep4 (8,2):
+    RTL == codec."""
     srcs = _write(tmp_path)
     subprocess.run(["iverilog", "-g2005", "-o", str(tmp_path / "a.vvp"), *srcs], check=True, cwd=tmp_path)
     subprocess.run(["vvp", "-n", str(tmp_path / "a.vvp")], check=True, cwd=tmp_path, capture_output=True)

@@ -3,8 +3,8 @@
 For K samples with mean ``m`` and sample standard deviation ``sd`` (ddof 1), the two-sided
 interval at confidence ``level`` is ``m +- t_{(1 + level)/2, K-1} sd / sqrt(K)`` (quantile
 from :func:`scipy.special.stdtrit`, the function behind ``scipy.stats.t.ppf``). One sample
-gives the degenerate interval ``(m, m)``. Used for every mean reported with a CI (campaign tables, fault-injection accuracy,
-design.md section 7).
+gives the degenerate interval ``(m, m)``. Used for every mean reported with a CI (campaign
+tables, fault-injection accuracy; design.md section 7).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from qtaml_hw.tac.correction import (corrected_dequantize, corrected_sampler, co
 from qtaml_hw.tac.rho import rho_table, tac_budget_for
 from qtaml_hw.tac.sensitivity import layer_sensitivity, predicted_output_variance, qmodel_sensitivity
 
-__all__ = ["Analysis", "STRATEGIES", "analyse", "allocate_brute_force", "allocate_exact", "allocate_greedy", "corrected_dequantize",
-           "corrected_sampler", "corrected_variance", "correction_coefficients", "greedy_path",
-           "layer_sensitivity", "objective", "plan", "predicted_output_variance", "qmodel_sensitivity",
-           "rho_table", "tac_budget_for"]
+__all__ = ["Analysis", "STRATEGIES", "allocate_brute_force", "allocate_exact", "allocate_greedy", "analyse",
+           "corrected_dequantize", "corrected_sampler", "corrected_variance", "correction_coefficients",
+           "greedy_path", "layer_sensitivity", "objective", "plan", "predicted_output_variance",
+           "qmodel_sensitivity", "rho_table", "tac_budget_for"]

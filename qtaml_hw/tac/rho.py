@@ -4,8 +4,9 @@ For a target predicted output-error variance ``V*``: ``B_U(V*)`` is the smallest
 budget ``N m`` with ``sum_l A_l R_l(m) <= V*``; ``B_T(V*)`` the smallest budget of any plan with
 ``sum_l A_l R_l(m_l) <= V*``, read off the exact Pareto frontier (allocation.pareto_frontier) when
 it is small enough, else off the greedy path (optimal at its own points, may overshoot by one
-step).  Since the uniform plan is feasible, ``rho* >= 1`` with the exact frontier.  ``rho* = B_U / B_T``.  The table is evaluated at the targets set by
-each uniform level ``m = 1..B``.
+step).  Since the uniform plan is feasible, ``rho* >= 1`` with the exact frontier.
+``rho* = B_U / B_T``.  The table is evaluated at the targets set by each uniform level
+``m = 1..B``.
 """
 
 from __future__ import annotations

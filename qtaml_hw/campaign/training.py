@@ -118,12 +118,13 @@ def protection_rows(rows: list[dict], clean: float) -> list[dict]:
 
 
 def run_comparison(out_dir, *, models_dir="models", settings: CompareSettings = CompareSettings(),
-                   progress: bool = True) -> list[dict]:
-    """Run (or resume) every comparison campaign into ``out_dir``; returns the table rows."""
+                   progress: bool = True, only=None) -> list[dict]:
+    """Run (or resume) every comparison campaign into ``out_dir`` (``only``: these checkpoints);
+    returns the table rows."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = json.loads((Path(models_dir) / "manifest.json").read_text())["models"]
-    found = checkpoints(models_dir)
+    found = [c for c in checkpoints(models_dir) if not only or c[2] in only]
     if not found:
         raise QtamlError(f"no comparison checkpoints in {models_dir}; run `qtaml-hw train --all --method all`")
     table = []

@@ -16,6 +16,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--trials", type=positive_int, default=16, help="Monte Carlo trials per task (default 16)")
     parser.add_argument("--test-subset", type=positive_int, default=500, help="test images (default 500)")
     parser.add_argument("--workers", type=nonneg_int, default=1, help="campaign worker processes (default 1)")
+    parser.add_argument("--checkpoint", action="append", default=None,
+                        help="only this comparison checkpoint (e.g. lenet5_hessian); repeatable")
     parser.add_argument("--markdown", default=None, help="also write the tables to this Markdown file")
     parser.add_argument("--trace-probes", type=nonneg_int, default=32,
                         help="Rademacher probes for the standard-vs-Hessian trace table (0: skip; default 32)")
@@ -29,7 +31,8 @@ def run(args) -> int:
 
     settings = CompareSettings(trials=args.trials, test_subset=args.test_subset, seed=args.seed,
                                workers=args.workers)
-    table = run_comparison(args.out, models_dir=args.models_dir, settings=settings, progress=not args.json)
+    table = run_comparison(args.out, models_dir=args.models_dir, settings=settings, progress=not args.json,
+                           only=args.checkpoint)
     traces = trace_comparison(args.models_dir, probes=args.trace_probes, seed=args.seed) if args.trace_probes else []
     text = markdown(table) + ("\n" + trace_markdown(traces) if traces else "")
     if args.markdown:

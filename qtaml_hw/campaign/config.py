@@ -105,9 +105,12 @@ class Faults:
     p_flip: tuple[float, ...] = attrs.field(default=(), validator=in_range("faults.p_flip", 0.0, 1.0))
     r: float = attrs.field(default=1.0, validator=in_range("faults.r", 0.0, 1.0))
     physics: tuple[tuple[str, tuple[float, ...]], ...] = attrs.field(default=(), validator=_physics)
-    scrub_tau_s: float | None = attrs.field(default=None, validator=optional(positive("faults.scrub.tau_s")))
-    scrub_period_s: tuple[float, ...] = attrs.field(default=(), validator=positive("faults.scrub.period_s"))
-    scrub_interval: str = attrs.field(default="worst", validator=one_of("faults.scrub.interval", ("worst", "mean"), "interval"))
+    scrub_tau_s: float | None = attrs.field(default=None,
+                                            validator=optional(in_range("faults.scrub.tau_s", 1e-12, 1e18)))
+    scrub_period_s: tuple[float, ...] = attrs.field(default=(),
+                                                    validator=in_range("faults.scrub.period_s", 1e-12, 1e18))
+    scrub_interval: str = attrs.field(default="worst",
+                                      validator=one_of("faults.scrub.interval", ("worst", "mean"), "interval"))
 
     def __attrs_post_init__(self):
         if bool(self.p_flip) + bool(self.physics) + bool(self.scrub_period_s) != 1:

@@ -47,7 +47,8 @@ def _jobqueue_cluster(settings):
     try:
         import dask_jobqueue  # noqa: PLC0415 - optional dependency, imported only when a config asks for it
     except ImportError:
-        raise QtamlError(f"dask.cluster = {settings.cluster!r} needs dask-jobqueue: pip install dask-jobqueue") from None
+        raise QtamlError(f"dask.cluster = {settings.cluster!r} needs dask-jobqueue: "
+                         "pip install dask-jobqueue") from None
     cls = {"slurm": dask_jobqueue.SLURMCluster, "lsf": dask_jobqueue.LSFCluster}[settings.cluster]
     cluster = cls(**dict(settings.cluster_options))
     cluster.scale(jobs=settings.jobs)

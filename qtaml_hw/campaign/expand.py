@@ -81,8 +81,8 @@ def _plan_points(cfg, point: FaultPoint, plan) -> list[dict]:
                  "check_bits_per_weight": (float(m * flat) if flat is not None
                                            else real_check_bits_per_weight(code, [int(m)] * len(sizes), sizes))}
                 for m in plan.protect_msb]
-    an = get_kind("nn").analysis(cfg.target, p10=point.p10, p01=point.p01, calib_samples=plan.calib_samples, probes=plan.probes,
-                  seed=cfg.seed)
+    an = get_kind("nn").analysis(cfg.target, p10=point.p10, p01=point.p01, calib_samples=plan.calib_samples,
+                                 probes=plan.probes, seed=cfg.seed)
     total = int(an.n.sum())
     out = []
     for bpw in plan.budget_bpw:

@@ -33,6 +33,9 @@ from qtaml_hw.errors import QtamlError
 from qtaml_hw.physics import flip_probabilities, p_flip_poisson
 
 
+TAU_RANGE_S = (1e-12, 1e18)  # retention times the search accepts: a picosecond to 30 billion years
+
+
 def p10_poisson(t_s, *, tau_s: float):
     """``p10(t) = 1 - exp(-t / tau)`` (design.md section 1, single cell, Poisson; ``physics.p_flip_poisson``)."""
     return np.asarray(p_flip_poisson(np.asarray(t_s, dtype=np.float64), tau_s=tau_s), dtype=np.float64)

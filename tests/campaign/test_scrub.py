@@ -59,7 +59,8 @@ def test_undecided_points_pass_on_their_mean_and_edges():
         choose_period(_decide(_points(grid, tau, lambda p: 0.1), goal), goal=goal)
     assert choose_period(_decide(_points(grid, tau, lambda p: 1.0), goal), goal=goal)["status"] == \
         "no_scrub_needed_within_range"
-    for bad in (dict(tau_s=-1.0, points=4), dict(tau_s=1.0, points=1), dict(tau_s=1.0, points=4, lo_s=5.0, hi_s=1.0)):
+    for bad in (dict(tau_s=-1.0, points=4), dict(tau_s=1e-300, points=4), dict(tau_s=1.0, points=1),
+                dict(tau_s=1.0, points=4, lo_s=5.0, hi_s=1.0)):
         with pytest.raises(QtamlError):
             period_grid(**bad)
 

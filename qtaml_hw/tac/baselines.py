@@ -19,16 +19,21 @@ STRATEGIES = ("tac", "uniform", "magnitude", "gaussian")
 
 
 def uniform_plan(*, n, bits: int, budget) -> np.ndarray:
+    """Uniform-MSP: ``m = min(B, floor(budget / sum_l n_l))`` protected MSBs in every layer."""
     n = np.asarray(n, dtype=np.int64)
     m = min(bits, int(budget // int(n.sum())))
     return np.full(n.size, m, dtype=np.int64)
 
 
 def generic_curve(bits: int) -> np.ndarray:
+    """``R(m) = sum_{k < B-m} 4^k`` for m = 0..B: equal p on every bit of a linear code, in units of
+    ``Var(b')`` -- :func:`qtaml_hw.memory.residual_fraction` times ``(4^B - 1) / 3`` (design.md section 2,
+    property 2), kept as an exact integer sum so the allocator sees no rounding ties."""
     return np.array([float(np.sum(4.0 ** np.arange(bits - m))) for m in range(bits + 1)])
 
 
 def gaussian_curve(bits: int) -> np.ndarray:
+    """``R(m) = (B - m) / B``: the generic Gaussian-noise model, every bit carrying the same variance."""
     return (bits - np.arange(bits + 1)) / bits
 
 

@@ -15,7 +15,8 @@ from qtaml_hw.campaign.config import parse_config
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.memory import (CODES, MAX_BITS, MIN_BITS, FlipModel, bit_variance_contributions, check_bits_code,
                              code_weights, decode_codes, hierarchy_shares, moments, quantize, residual_curve,
-                             variance_shares)
+                             residual_fraction, variance_shares)
+from qtaml_hw.tac.baselines import generic_curve
 
 B = 8
 FM = FlipModel(np.linspace(0.02, 0.12, B), 0.01)  # per-bit, directional
@@ -80,3 +81,9 @@ def test_bit_rule_reaches_the_network_and_cli(cli):
                  ["eval", "--model", "lenet5", "--p-flip", "0.1", "--bits", "17"]):
         code, out, err = cli(*argv)
         assert code == 2 and "--bits must be an integer in 4..16" in err and err.count("\n") == 1, err
+
+
+def test_baseline_generic_curve_is_the_equal_p_hierarchy():
+    for bits in (MIN_BITS, B, MAX_BITS):
+        frac = [residual_fraction(bits=bits, protect_msb=m) for m in range(bits + 1)]
+        assert generic_curve(bits) == pytest.approx(np.array(frac) * (4.0 ** bits - 1) / 3, rel=1e-12)

@@ -12,7 +12,7 @@ Conventions for writers of README.md and docs/*.md
 
       <!-- skip: next "why it does not run" -->
 
-  (sybil's skip directive; the reason is shown as the skip message).
+  (sybil's skip directive; the quoted reason tells the reader why).
 * Shell: in ```` ```bash ````/````sh````/````console```` blocks and in unlabeled blocks, every
   command line ``qtaml-hw ...`` (optionally after a ``$ `` prompt, ``\\`` continuations joined)
   is CHECKED, not run: the sub-command must exist and its arguments must parse with the real

@@ -27,7 +27,30 @@ def add_arguments(parser) -> None:
                         help="p10 = p_flip, p01 = r * p_flip (default 1e-3 when no p is given)")
     parser.add_argument("--r", type=nonneg_float, default=1.0, help="p01 / p10 ratio for --p-flip (default 1)")
     parser.add_argument("--protect-msb", type=_int, default=0, help="number of protected top bits m (default 0)")
+    parser.add_argument("--model", default=None,
+                        help="also the read maps' exact weight MSE over this model's quantized weights "
+                             "(models/: lenet5 vgg resnet mobilenet vit; per-layer priors, --bits/--code apply)")
     add_json(parser)
+
+
+def model_read_mse(name: str, *, bits: int, code: str, flip_model, protect_msb: int) -> dict:
+    """Exact per-weight MSE (LSB^2, weighted over all memory layers) of each read map on a model's weights."""
+    import numpy as np
+
+    from qtaml_hw.nn import QuantizedModel, load_model
+    from qtaml_hw.tac.readmaps import READ_MAPS, read_map, read_mse
+
+    model, _ = load_model(name)
+    q = QuantizedModel(model, bits=bits, code=code)
+    total = {k: 0.0 for k in READ_MAPS}
+    for layer in q.layers:
+        codes = layer.qtensor.codes.reshape(-1)
+        for k in READ_MAPS:
+            rmap = read_map(k, bits=bits, code=code, flip_model=flip_model, codes=codes, protect_msb=protect_msb)
+            total[k] += float(read_mse(rmap, codes, flip_model=flip_model, protect_msb=protect_msb).sum())
+    n = float(np.sum([layer.n_weights for layer in q.layers]))
+    return {"model": name, "n_weights": int(n), "mse_plain": total["plain"] / n, "mse_unbiased": total["unbiased"] / n,
+            "mse_posterior": total["perbit"] / n, "mse_posterior_affine": total["posterior"] / n}
 
 
 def compute(*, bits: int, code: str, p10: float, p01: float, protect_msb: int) -> dict:
@@ -109,6 +132,14 @@ def run(args) -> int:
         p10 = 0.0 if args.p10 is None else args.p10
         p01 = 0.0 if args.p01 is None else args.p01
     res = compute(bits=args.bits, code=args.code, p10=p10, p01=p01, protect_msb=args.protect_msb)
+    if args.model is not None:
+        from qtaml_hw.memory import FlipModel
+        from qtaml_hw.nn import MODEL_NAMES
+
+        if args.model not in MODEL_NAMES:
+            raise QtamlError(f"unknown model {args.model!r}; choose from {', '.join(MODEL_NAMES)}")
+        res["model_weights"] = model_read_mse(args.model, bits=res["bits"], code=res["code"],
+                                              flip_model=FlipModel(p10, p01), protect_msb=args.protect_msb)
     if args.json:
         emit_json(res)
         return 0
@@ -128,4 +159,9 @@ def run(args) -> int:
     print(f"weight MSE (LSB^2, codes uniform over the symmetric range): plain {fmt(res['mse_plain'])}, "
           f"unbiased {fmt(res['mse_unbiased'])}, per-bit posterior {fmt(res['mse_posterior'])}, "
           f"affine posterior {fmt(res['mse_posterior_affine'])}")
+    if "model_weights" in res:
+        mw = res["model_weights"]
+        print(f"weight MSE (LSB^2) over {mw['model']}'s {mw['n_weights']} weights: plain {mw['mse_plain']:.6g}, "
+              f"unbiased {mw['mse_unbiased']:.6g}, per-bit posterior {mw['mse_posterior']:.6g}, "
+              f"affine posterior {mw['mse_posterior_affine']:.6g}")
     return 0

@@ -13,6 +13,8 @@ LABELS = {"uniform": "Uniform-MSP", "uniform_posterior": "Uniform-MSP + posterio
 
 
 def _fmt(v, digits: int = 2) -> str:
+    if isinstance(v, str):  # JSON keeps non-finite numbers as strings
+        v = float(v)
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "n/a"
     if isinstance(v, float) and np.isinf(v):

@@ -131,3 +131,17 @@ def test_moments_cli_read_map_mse(cli):
     assert res["mse_plain"] == pytest.approx(136.5, rel=0.002)
     assert res["mse_posterior"] == pytest.approx(0.09 * 1365, rel=0.005)  # per bit 0.9 * 0.01 + 0.1 * 0.81
     assert res["mse_posterior_affine"] <= res["mse_posterior"] + 1e-9
+
+
+def test_moments_cli_model_weights(cli):
+    """`moments --model` adds the exact read-map MSE over a model's real (peaked) weights: posterior lowest."""
+    import json
+
+    code, out, _ = cli("moments", "--p-flip", "0.1", "--protect-msb", "1", "--model", "mobilenet", "--json")
+    assert code == 0
+    mw = json.loads(out)["model_weights"]
+    assert mw["n_weights"] > 1000
+    assert mw["mse_posterior_affine"] <= min(mw["mse_plain"], mw["mse_unbiased"], mw["mse_posterior"]) + 1e-9
+    assert mw["mse_posterior_affine"] < 0.7 * mw["mse_plain"]
+    code, _, err = cli("moments", "--model", "nosuch")
+    assert code == 2 and "unknown model" in err

@@ -20,6 +20,8 @@ Conventions for writers of README.md and docs/*.md
   ``&&`` or ``;`` is ignored, as are the output lines of a console block, lines printed by the
   tool (``qtaml-hw moments: error: ...``) and usage synopses (lines with ``[--option X]``). ``make TARGET``
   lines must name targets the Makefile declares with a recipe. Other commands are not checked.
+* Inline code in the text, such as `` `qtaml-hw eval --engine loop` ``: the sub-command must exist
+  and every ``--option`` named must be one of its options (a partial command is fine there).
 * Keep every runnable block fast (the whole doc suite stays under ~20 s): small models, few
   trials. Numbers quoted from long runs go in comments or in text, with the command that made them.
 """
@@ -34,7 +36,7 @@ from pathlib import Path
 from unittest import SkipTest
 
 import pytest
-from sybil import Sybil
+from sybil import Region, Sybil
 from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
 from sybil.evaluators.skip import Skipper
 from sybil.parsers.markdown.lexers import RawFencedCodeBlockLexer
@@ -135,7 +137,50 @@ class ShellBlockParser:
                 yield region
 
 
-SYBIL = Sybil(parsers=[PythonCodeBlockParser(), ShellBlockParser(), SkipParser()], path=str(ROOT))
+def _subcommands(parser) -> dict:
+    """``{name: parser}`` of an argparse parser's sub-commands ({} if it has none)."""
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public accessor
+        if isinstance(action.choices, dict) and action.option_strings == []:
+            return action.choices
+    return {}
+
+
+def check_inline(span: str) -> None:
+    """An inline ``qtaml-hw CMD [SUB] --opt ...`` mention: CMD exists and every ``--opt`` is one of its options."""
+    words = shlex.split(span)
+    if len(words) < 2 or not re.fullmatch(r"[a-z][a-z0-9-]*", words[1]):
+        return  # `qtaml-hw COMMAND --help` and other placeholders
+    parser, path = build_parser(), ["qtaml-hw"]
+    for word in words[1:]:
+        subs = _subcommands(parser)
+        if not subs or word.startswith("-"):
+            break
+        if word not in subs:
+            raise AssertionError(f"`{span}`: no sub-command {word!r} of {' '.join(path)}")
+        parser = subs[word]
+        path.append(word)
+    known = {o for action in parser._actions for o in action.option_strings}  # noqa: SLF001
+    unknown = [w.split("=")[0] for w in words[len(path):] if w.startswith("--") and w.split("=")[0] not in known]
+    if unknown:
+        raise AssertionError(f"`{span}`: {' '.join(path)} has no option {', '.join(unknown)}")
+
+
+class InlineCommandParser:
+    """Sybil parser: inline `` `qtaml-hw ...` `` spans outside fenced blocks, checked by :func:`check_inline`."""
+
+    def __init__(self):
+        self.fences = RawFencedCodeBlockLexer(info_pattern=re.compile(r".*$\n", re.MULTILINE))
+
+    def __call__(self, document):
+        fenced = [(r.start, r.end) for r in self.fences(document)]
+        for m in re.finditer(r"(?<!`)`(qtaml-hw [^`]+)`(?!`)", document.text):
+            if not any(a <= m.start() < b for a, b in fenced):
+                yield Region(m.start(), m.end(), " ".join(m.group(1).split()),
+                             lambda example: check_inline(example.parsed))
+
+
+SYBIL = Sybil(parsers=[PythonCodeBlockParser(), ShellBlockParser(), InlineCommandParser(), SkipParser()],
+              path=str(ROOT))
 
 
 def run_document(path: Path) -> tuple[int, int]:
@@ -175,13 +220,17 @@ def test_checker_rejects_bad_commands(tmp_path):
     bad = tmp_path / "bad.md"
     bad.write_text("```\n$ qtaml-hw no-such-command --x 1\n```\n\n"
                    "```bash\nqtaml-hw moments --bits not-a-number\n```\n\n"
-                   "```console\n$ make no-such-target\n```\n")
+                   "```console\n$ make no-such-target\n```\n\n"
+                   "Text with `qtaml-hw eval --no-such-option 3` and `qtaml-hw nope --x` inline.\n")
     failures = 0
     for example in SYBIL.parse(bad):
-        with pytest.raises(AssertionError, match="does not parse|no Makefile target"):
+        with pytest.raises(AssertionError, match="does not parse|no Makefile target|has no option|no sub-command"):
             example.evaluate()
         failures += 1
-    assert failures == 3
+    assert failures == 5
+    good = tmp_path / "good.md"
+    good.write_text("Use `qtaml-hw eval --engine loop`, `qtaml-hw plan` or `qtaml-hw COMMAND --help`.\n")
+    assert run_document(good) == (3, 0)
 
 
 def test_python_blocks_run_and_skip_works(tmp_path):

@@ -44,8 +44,8 @@ METHODS = ("standard", "noise_aware", "srl", "hessian")
 CONDITIONS = (("symmetric", 1.0), ("directional", 0.1))
 P_FLIP = {"vit": 0.05}  # CNNs 0.10
 FIXED_BPW = 2.0
-UNIFORM_M = tuple(range(9))
-TAC_BPW = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
+UNIFORM_M = tuple(range(7))  # 7+ protected bits: the whole budget of every method exceeds 95 % of clean
+TAC_BPW = (0.5, 1.0, 1.5, 2.0, 3.0)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,10 @@ trial values depend on (seed, task id, trial index) only.
 
 from __future__ import annotations
 
+import logging
+import os
+import warnings
+
 import distributed
 
 from qtaml_hw.campaign.dask_options import check_address
@@ -55,8 +59,19 @@ def _jobqueue_cluster(settings):
     return cluster
 
 
+def _quiet_dask() -> None:
+    """Dask's INFO logs (and a failing nanny's) and its port warnings would turn a one-line error into
+    dozens of lines (issue 12): only errors reach stderr, here and in the worker processes, unless ``-v``."""
+    if logging.getLogger().getEffectiveLevel() <= logging.INFO:
+        return
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")  # read by the spawned worker processes
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+
+
 def open_dask(settings, address: str | None = None) -> DaskExecutor:
     """An executor for ``--dask ADDRESS`` or the ``[dask]`` section (options already allow-listed)."""
+    _quiet_dask()
     address = address or (settings.address if settings is not None else None)
     if address:
         address = check_address(address)

@@ -17,6 +17,7 @@ import re
 import tomllib
 
 import attrs
+from dask.utils import parse_bytes
 
 from qtaml_hw.campaign.structure import convert, positive, structure
 from qtaml_hw.errors import QtamlError
@@ -61,6 +62,11 @@ def check_option(cluster: str, key: str, value, *, where: str, allow_code: bool)
     value = convert(value, allowed[key], f"{where}.{key}")
     if allowed[key] in (int, float) and value <= 0:
         raise QtamlError(f"{where}.{key}: expected a positive number, got {value!r}")
+    if key in ("memory_limit", "memory", "job_mem") and value != "auto":
+        try:  # checked here, not by a half-started cluster (which leaves its scratch folder behind)
+            parse_bytes(value)
+        except (ValueError, TypeError):
+            raise QtamlError(f"{where}.{key}: not a memory size (such as \"4GB\"), got {value!r}") from None
     return value
 
 

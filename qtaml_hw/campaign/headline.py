@@ -198,10 +198,11 @@ class Sweep:
             key = (setup.model, setup.condition, store_as or strategy)
             self.points.setdefault(key, {})[task.id] = (setup.ga["plain"].spent_bpw(m), setup.overhead_word(m))
 
-    def run(self, *, out, seed: int, workers: int, progress: bool, dask_client=None, max_chunks=None) -> dict:
+    def run(self, *, out, seed: int, workers: int, progress: bool, dask_client=None, dask_address=None,
+            max_chunks=None) -> dict:
         return run_tasks(list(self.tasks.values()), seed=seed, out=out, name="headline", kind="headline",
-                         workers=workers, batch_trials=8, dask_client=dask_client, progress=progress,
-                         max_chunks=max_chunks, config=self.cfg)
+                         workers=workers, batch_trials=8, dask_client=dask_client, dask_address=dask_address,
+                         progress=progress, max_chunks=max_chunks, config=self.cfg)
 
 
 def collect(sweep: Sweep, store: ResultStore, decisions: dict, key) -> list[Point]:
@@ -234,8 +235,11 @@ def _stage2_budgets(points: list[Point], target: float, step: float) -> list[flo
 
 
 def run_headline(cfg: HeadlineConfig, *, out, seed: int = 0, workers: int = 1, progress: bool = True,
-                 replicates: int = 1000, dask_client=None, max_chunks=None) -> dict:
-    """Run (or resume) the headline into the store ``out`` and analyse it; returns ``{"rows", "runs", ...}``."""
+                 replicates: int = 1000, dask_client=None, dask_address=None, max_chunks=None) -> dict:
+    """Run (or resume) the headline into the store ``out`` and analyse it; returns ``{"rows", "runs", ...}``.
+
+    ``dask_client``/``dask_address``: run the trials on a Dask cluster instead of local processes.
+    """
     t0 = time.perf_counter()
     setups = [Setup(cfg, m, c, seed=seed) for m in cfg.models for c in cfg.conditions]
     sweep = Sweep(cfg)
@@ -245,8 +249,9 @@ def run_headline(cfg: HeadlineConfig, *, out, seed: int = 0, workers: int = 1, p
             sweep.add(st, strategy, coarse)
         for read in READ_ABLATION if cfg.read_ablation else ():  # every read map at uniform m = 1 and 2
             sweep.add(st, "uniform", [1, 2], read=read, store_as=f"read_{read}")
-    first = sweep.run(out=out, seed=seed, workers=workers, progress=progress, dask_client=dask_client,
-                      max_chunks=max_chunks)
+    engine = {"workers": workers, "progress": progress, "dask_client": dask_client, "dask_address": dask_address,
+              "max_chunks": max_chunks}
+    first = sweep.run(out=out, seed=seed, **engine)
     if max_chunks is not None and first["decided"] < first["tasks"]:
         return {"rows": [], "runs": [first], "complete": False}
     with ResultStore.open(out) as store:
@@ -254,8 +259,7 @@ def run_headline(cfg: HeadlineConfig, *, out, seed: int = 0, workers: int = 1, p
             for strategy in (s for s in FINE if s in cfg.strategies):
                 pts = collect(sweep, store, first["decisions"], (st.model, st.condition, strategy))
                 sweep.add(st, strategy, _stage2_budgets(pts, st.target, cfg.fine_bpw))
-    second = sweep.run(out=out, seed=seed, workers=workers, progress=progress, dask_client=dask_client,
-                       max_chunks=max_chunks)
+    second = sweep.run(out=out, seed=seed, **engine)
     mc_seconds = time.perf_counter() - t0 - sum(st.seconds for st in setups)
     with ResultStore.open(out) as store:
         rows = [analyse(st, sweep, store, second["decisions"], cfg, seed=seed, replicates=replicates)

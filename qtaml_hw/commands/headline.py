@@ -40,6 +40,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-first-order", action="store_true", help="skip the first-order predictor (Jacobians)")
     parser.add_argument("--workers", type=nonneg_int, default=None,
                         help="worker processes (0: in this process; default 1, --quick 0)")
+    parser.add_argument("--dask", default=None, metavar="ADDRESS",
+                        help="run the trials on the Dask scheduler at ADDRESS (e.g. tcp://host:8786)")
     parser.add_argument("--out", default="out/headline", help="output folder: store, headline.json/.md, plots")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_seed(parser)
@@ -90,7 +92,7 @@ def run(args) -> int:
     make_dirs(out_dir)
     torch.set_num_threads(1 if workers else 2)
     res = run_headline(cfg, out=out_dir / "headline.sqlite", seed=args.seed, workers=workers,
-                       progress=not args.no_progress, replicates=replicates)
+                       progress=not args.no_progress, replicates=replicates, dask_address=args.dask)
     doc = _to_jsonable({"command": "qtaml-hw " + " ".join(sys.argv[1:]) if sys.argv[1:] else "qtaml-hw headline",
                         **res})
     write_text(out_dir / "headline.json", json.dumps(doc, indent=1))  # atomic, no symlink followed

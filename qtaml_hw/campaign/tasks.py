@@ -24,13 +24,12 @@ variance shares describe the uncorrected read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 
 import attrs
 import numpy as np
 
 from qtaml_hw.campaign.config import MemoryTarget, ModelTarget
-from qtaml_hw.campaign.kinds import get_kind, register
+from qtaml_hw.campaign.kinds import register
 from qtaml_hw.ecc import protected_read
 from qtaml_hw.memory import FlipModel, bit_variance_contributions, decode_codes, flip_bits, moments, quantize
 from qtaml_hw.seeding import rng
@@ -166,18 +165,3 @@ class MemoryKind:
 
 MEMORY = register(MemoryKind())
 
-
-class _KindsByName(Mapping):
-    """Read-only view of the registry by kind name (``TRIAL_KINDS["nn"]``), for older callers."""
-
-    def __getitem__(self, name: str):
-        return get_kind(name)
-
-    def __iter__(self):
-        return iter(("memory", "nn"))
-
-    def __len__(self) -> int:
-        return 2
-
-
-TRIAL_KINDS = _KindsByName()

@@ -74,7 +74,8 @@ def margin_data(qmodel, x_calib, *, drift: dict, chunk: int = 16) -> MarginData:
     order = torch.argsort(logits, dim=-1, descending=True)[:, 1:]  # competitors, nearest first
     margins = (logits.gather(1, c[:, None]) - logits.gather(1, order)).numpy().astype(np.float64)
     names = [layer.param_name for layer in qmodel.layers]
-    params = {k: qmodel._clean[k] for k in names}
+    params = {layer.param_name: torch.from_numpy(np.asarray(layer.qtensor.dequantize(), dtype=np.float32))
+              for layer in qmodel.layers}
     groups = layer_groups(qmodel)
 
     n_cls = logits.shape[-1]
@@ -82,7 +83,7 @@ def margin_data(qmodel, x_calib, *, drift: dict, chunk: int = 16) -> MarginData:
     select = eye[c][:, None, :] - eye[order]  # (N, C-1, C): margin_j = select_j . z
 
     def fn(p, xi, sel):
-        z = torch.func.functional_call(qmodel.model, {**qmodel._fixed, **qmodel._clean, **p}, (xi[None],))[0]
+        z = qmodel.forward_with(p, xi[None])[0]
         return sel @ z
 
     jac_fn = torch.func.vmap(torch.func.jacrev(fn), in_dims=(None, 0, 0))

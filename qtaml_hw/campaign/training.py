@@ -160,7 +160,9 @@ def markdown(table: list[dict]) -> str:
     for t in table:
         fixed = "0" if t["protection"] == "none" else f"{t['bpw_at_fixed']:.2f}"
         b95 = "not reached" if t["bpw95"] is None and t["protection"] != "none" else _fmt(t["bpw95"], 2)
-        if t["bpw95"] is not None:
+        if t["protection"] == "TAC" and t["bpw95"] is not None and t["bpw95"] <= min(TAC_BPW):
+            b95 = f"<= {min(TAC_BPW):.2f} (grid start)"
+        elif t["bpw95"] is not None:
             b95 += f" ({_fmt(t['bpw95_lo'], 2)}-{'>' + str(max(TAC_BPW)) if t['bpw95_hi'] is None else _fmt(t['bpw95_hi'], 2)})"
         lines.append(f"| {t['arch']} | {t['method']} | {t['condition']} p={t['p_flip']:g} r={t['r']:g} | "
                      f"{t['protection']} | {t['clean']:.3f} | {t['acc_fixed']:.3f} @ {fixed} bpw "

@@ -67,6 +67,17 @@ def bch_parity_check(k: int, t: int) -> ParityCheck:
     return ParityCheck("bch", int(k), r, cols)
 
 
+def _data_words(data, k: int) -> np.ndarray:
+    """``data`` as uint64 words of ``k`` data bits; QtamlError for negative, non-integer or too-wide words."""
+    d = np.asarray(data)
+    if d.dtype.kind not in "ui" or (d.dtype.kind == "i" and d.size and d.min() < 0):
+        raise QtamlError("data words must be non-negative integers")
+    d = d.astype(np.uint64, copy=False)
+    if k < 64 and d.size and np.any(d >> np.uint64(k)):
+        raise QtamlError(f"data words have bits above the code's {k} data bits")
+    return d
+
+
 def _popcount(x: int) -> int:
     return bin(x).count("1")
 
@@ -91,13 +102,7 @@ class TableCode:
         return f"{type(self).__name__}({self.k}, t={self.t})  # ({self.n},{self.k}) {self.name}"
 
     def _data(self, data) -> np.ndarray:
-        d = np.asarray(data)
-        if d.dtype.kind not in "ui" or (d.dtype.kind == "i" and d.size and d.min() < 0):
-            raise QtamlError("data words must be non-negative integers")
-        d = d.astype(np.uint64, copy=False)
-        if self.k < 64 and d.size and np.any(d >> np.uint64(self.k)):
-            raise QtamlError(f"data words have bits above the code's {self.k} data bits")
-        return d
+        return _data_words(data, self.k)
 
     def check_of(self, d) -> np.ndarray:
         """``A d`` (uint64): check bit i = parity of ``d AND row_i``."""
@@ -189,13 +194,7 @@ class Repetition:
         return f"Repetition({self.k}, copies={self.copies})  # ({self.n},{self.k}) {self.name}"
 
     def _data(self, data) -> np.ndarray:
-        d = np.asarray(data)
-        if d.dtype.kind not in "ui" or (d.dtype.kind == "i" and d.size and d.min() < 0):
-            raise QtamlError("data words must be non-negative integers")
-        d = d.astype(np.uint64, copy=False)
-        if self.k < 64 and d.size and np.any(d >> np.uint64(self.k)):
-            raise QtamlError(f"data words have bits above the code's {self.k} data bits")
-        return d
+        return _data_words(data, self.k)
 
     def encode(self, data) -> Codeword:
         d = self._data(data)

@@ -58,17 +58,14 @@ def parse_classes(classes) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def plan_campaign(*, n: int, injections: int, seed: int, classes=None, tile_every: int = 100) -> dict:
-    """Tiles and injections of a campaign as arrays (deterministic in ``seed``)."""
-    if injections < 1:
-        raise QtamlError(f"injections must be >= 1, got {injections}")
-    if tile_every < 1:
-        raise QtamlError(f"tile_every must be >= 1, got {tile_every}")
-    classes = parse_classes(classes)
-    cfg = build_config(n)
-    n_tiles = math.ceil(injections / tile_every)
-    gen = rng(seed, "crossval", n, "tiles")
-    kmax = cfg.max_passes * n
+def random_tiles(cfg: TopConfig, n_tiles: int, gen: np.random.Generator) -> dict:
+    """``n_tiles`` random GEMM tiles for the build ``cfg``, drawn from ``gen`` (zero-padded arrays).
+
+    Tile b has M_b ~ U{1..MaxRows} rows and P_b ~ U{1..MaxPasses} passes (K_b = P_b * N); A, W are
+    uniform int8, the preload uniform int32; ``sram_images[b]`` is the weight SRAM image of W_b
+    (:func:`weight_words`, MaxPasses * N*N/8 words). Keys: a, w, pre, sram_images, tile_rows, tile_passes.
+    """
+    n, kmax = cfg.n, cfg.max_passes * cfg.n
     a = np.zeros((n_tiles, cfg.max_rows, kmax), np.int8)
     w = np.zeros((n_tiles, kmax, n), np.int8)
     pre = np.zeros((n_tiles, cfg.max_rows, n), np.int32)
@@ -82,6 +79,20 @@ def plan_campaign(*, n: int, injections: int, seed: int, classes=None, tile_ever
         pre[b, :m] = gen.integers(-(2**31), 2**31, (m, n))
         words = weight_words(w[b, :k], n=n)
         images[b, :len(words)] = words
+    return {"a": a, "w": w, "pre": pre, "sram_images": images, "tile_rows": rows, "tile_passes": passes}
+
+
+def plan_campaign(*, n: int, injections: int, seed: int, classes=None, tile_every: int = 100) -> dict:
+    """Tiles and injections of a campaign as arrays (deterministic in ``seed``)."""
+    if injections < 1:
+        raise QtamlError(f"injections must be >= 1, got {injections}")
+    if tile_every < 1:
+        raise QtamlError(f"tile_every must be >= 1, got {tile_every}")
+    classes = parse_classes(classes)
+    cfg = build_config(n)
+    n_tiles = math.ceil(injections / tile_every)
+    tiles = random_tiles(cfg, n_tiles, rng(seed, "crossval", n, "tiles"))
+    rows, passes = tiles["tile_rows"], tiles["tile_passes"]
     gen = rng(seed, "crossval", n, "faults")
     f_tile = np.arange(injections) // tile_every
     f_cls = np.array([FAULT_CLASSES.index(c) for c in classes])[gen.integers(0, len(classes), injections)]
@@ -98,8 +109,7 @@ def plan_campaign(*, n: int, injections: int, seed: int, classes=None, tile_ever
     is_sram = f_cls == FAULT_CLASSES.index("sram")
     f_row[is_sram] = gen.integers(0, sram_depth(cfg), int(is_sram.sum()))
     f_col[is_sram] = 0
-    return {"n": n, "seed": seed, "classes": list(classes), "cfg": cfg, "a": a, "w": w, "pre": pre,
-            "sram_images": images, "tile_rows": rows, "tile_passes": passes, "f_tile": f_tile, "f_cls": f_cls,
+    return {"n": n, "seed": seed, "classes": list(classes), "cfg": cfg, **tiles, "f_tile": f_tile, "f_cls": f_cls,
             "f_row": f_row, "f_col": f_col, "f_cycle": f_cycle, "f_mask": f_mask}
 
 

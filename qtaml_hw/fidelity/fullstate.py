@@ -25,10 +25,10 @@ from functools import lru_cache
 import numpy as np
 
 from qtaml_hw.errors import QtamlError
+from qtaml_hw.fidelity.crossval import random_tiles
 from qtaml_hw.fidelity.design import DEFAULT_CLASS, Design, Site, design_sites, load_roles
 from qtaml_hw.fidelity.driver import TopConfig
 from qtaml_hw.fidelity.fullstate_model import Injection, Prediction, Tile, predict
-from qtaml_hw.fidelity.layout import weight_words
 from qtaml_hw.fidelity.schedule import GemmSchedule
 from qtaml_hw.hdl.job import run_job
 from qtaml_hw.hdl.simulators import RTL_DIR, accel_sources, check_simulator
@@ -82,22 +82,7 @@ def _bit_table(sites) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _tiles(cfg: TopConfig, n_tiles: int, seed: int) -> dict:
-    gen = rng(seed, "fullstate", cfg.n, "tiles")
-    n, kmax = cfg.n, cfg.max_passes * cfg.n
-    depth = cfg.max_passes * n * n // 8
-    a = np.zeros((n_tiles, cfg.max_rows, kmax), np.int8)
-    w = np.zeros((n_tiles, kmax, n), np.int8)
-    pre = np.zeros((n_tiles, cfg.max_rows, n), np.int32)
-    images = np.zeros((n_tiles, depth), np.uint64)
-    rows = gen.integers(1, cfg.max_rows + 1, n_tiles)
-    passes = gen.integers(1, cfg.max_passes + 1, n_tiles)
-    for b in range(n_tiles):
-        m, k = int(rows[b]), int(passes[b]) * n
-        a[b, :m, :k] = gen.integers(-128, 128, (m, k))
-        w[b, :k] = gen.integers(-128, 128, (k, n))
-        pre[b, :m] = gen.integers(-(2**31), 2**31, (m, n))
-        images[b, :k * n // 8] = weight_words(w[b, :k], n=n)
-    return {"a": a, "w": w, "pre": pre, "sram_images": images, "tile_rows": rows, "tile_passes": passes}
+    return random_tiles(cfg, n_tiles, rng(seed, "fullstate", cfg.n, "tiles"))
 
 
 def plan_fullstate(*, injections: int, seed: int, n: int = 4, classes=None, tile_every: int = 100) -> dict:

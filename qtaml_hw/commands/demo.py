@@ -124,14 +124,7 @@ def run(args) -> int:
     from qtaml_hw.reports.demo_report import write_demo_report
     from qtaml_hw.reports.physics_plots import write_physics_figures
 
-    if args.workers < 0:
-        raise QtamlError(f"--workers must be >= 0, got {args.workers}")
-    if args.quick:
-        args.trials, args.test_subset = min(args.trials, 8), min(args.test_subset, 300)
-    if args.sim != "none":
-        from qtaml_hw.hdl.simulators import check_simulator
-
-        check_simulator(args.sim)  # fail before any work, naming what to install
+    _check_args(args)
     out = check_target(Path(args.out), directory=True)  # a file or a symlink in the way: before any step
     t0 = time.perf_counter()
     steps = {}
@@ -178,23 +171,41 @@ def run(args) -> int:
     if args.json:
         emit_json(result)
     else:
-        print(f"physics: cell {phys['cell']}, tau={phys['tau_s']:.3g} s, refresh every {phys['refresh_s']:g} s "
-              f"(t/tau={phys['t_over_tau']:.3g}) -> p10={phys['p10']:.4f}, p01={phys['p01']:.4f}")
-        print(format_table(result["rows"]))
-        for r in rho:
-            print(f"rho*: predicted {_f(r['rho_star_predicted'])}, measured {_f(r['rho_star_measured'])} "
-                  f"(Uniform-MSP {_f(r['uniform_bpw'])} vs TAC {_f(r['tac_bpw'])} bits/weight at 95% of clean)")
-        if rtl:
-            t = rtl["trials"]
-            accs = ", ".join(f"{x['accuracy_rtl']:.3f}" for x in t)
-            print(f"RTL ({rtl['simulator']} {rtl['n']}x{rtl['n']}): {MODEL}.{RTL_LAYER}, TAC m={rtl['tac']['m_plan']} -> "
-                  f"SECDED over the top {rtl['tac']['protect_bits']} bits; RTL == replay layer: {rtl['agree']}; "
-                  f"ECC corrected/uncorrectable reads {sum(x['ecc_corrected'] for x in t)}/"
-                  f"{sum(x['ecc_uncorrectable'] for x in t)} (codec {sum(x['codec_corrected'] for x in t)}/"
-                  f"{sum(x['codec_uncorrectable'] for x in t)}); accuracy RTL "
-                  f"{accs} (replay layer the same: {all(x['accuracy_rtl'] == x['accuracy_replay'] for x in t)})")
-        print(f"report: {md_path}  ({result['seconds']:.0f} s)")
+        _print_summary(result, md_path)
     return 0 if ok else 1
+
+
+def _check_args(args) -> None:
+    """Reject bad options before any work; ``--quick`` caps the trials and the test subset (in place)."""
+    if args.workers < 0:
+        raise QtamlError(f"--workers must be >= 0, got {args.workers}")
+    if args.quick:
+        args.trials, args.test_subset = min(args.trials, 8), min(args.test_subset, 300)
+    if args.sim != "none":
+        from qtaml_hw.hdl.simulators import check_simulator
+
+        check_simulator(args.sim)  # fail before any work, naming what to install
+
+
+def _print_summary(result: dict, md_path: Path) -> None:
+    """The text output of the demo: physics, the accuracy table, rho* and the RTL check (if run)."""
+    phys, rtl = result["physics"], result["rtl"]
+    print(f"physics: cell {phys['cell']}, tau={phys['tau_s']:.3g} s, refresh every {phys['refresh_s']:g} s "
+          f"(t/tau={phys['t_over_tau']:.3g}) -> p10={phys['p10']:.4f}, p01={phys['p01']:.4f}")
+    print(format_table(result["rows"]))
+    for r in result["rho_star"]:
+        print(f"rho*: predicted {_f(r['rho_star_predicted'])}, measured {_f(r['rho_star_measured'])} "
+              f"(Uniform-MSP {_f(r['uniform_bpw'])} vs TAC {_f(r['tac_bpw'])} bits/weight at 95% of clean)")
+    if rtl:
+        t = rtl["trials"]
+        accs = ", ".join(f"{x['accuracy_rtl']:.3f}" for x in t)
+        print(f"RTL ({rtl['simulator']} {rtl['n']}x{rtl['n']}): {MODEL}.{RTL_LAYER}, TAC m={rtl['tac']['m_plan']} -> "
+              f"SECDED over the top {rtl['tac']['protect_bits']} bits; RTL == replay layer: {rtl['agree']}; "
+              f"ECC corrected/uncorrectable reads {sum(x['ecc_corrected'] for x in t)}/"
+              f"{sum(x['ecc_uncorrectable'] for x in t)} (codec {sum(x['codec_corrected'] for x in t)}/"
+              f"{sum(x['codec_uncorrectable'] for x in t)}); accuracy RTL "
+              f"{accs} (replay layer the same: {all(x['accuracy_rtl'] == x['accuracy_replay'] for x in t)})")
+    print(f"report: {md_path}  ({result['seconds']:.0f} s)")
 
 
 def _f(v) -> str:

@@ -95,16 +95,23 @@ def run(args) -> int:
     if args.json:
         emit_json(out)
     else:
-        print(f"{args.model}.{args.layer} ({mp.kind}, K={mp.k}, N_out={mp.n_out}) on {args.sim} {args.n}x{args.n}, "
-              f"{args.images} images: {runs} runs/trial, {res['rtl']['cycles']} cycles in all, "
-              f"{res['rtl']['wall_s']:.1f} s wall")
-        print(f"flips p10={out['p10']:.4g} p01={out['p01']:.4g} from {args.source}; "
-              f"ECC {'SECDED over top ' + str(protect) + ' bits' if ecc else 'off'}"
-              + (f"; TAC m_plan={tac['m_plan']}, mean correction a={tac['a']:.6g}" if tac else ""))
-        print(f"accuracy: clean quantized {q_clean:.4f}, clean replay (int8 acts) {res['clean_replay_accuracy']:.4f}")
-        cols = ["trial", "bits_flipped", "weights_changed", "outputs_differing_from_clean", "bit_exact",
-                "ecc_corrected", "codec_corrected", "ecc_uncorrectable", "codec_uncorrectable", "accuracy_rtl",
-                "accuracy_replay"]
-        print(format_table(per, cols))
-        print("RTL == replay layer: " + ("yes, every trial" if ok else "NO"))
+        _print_text(out)
     return 0 if ok else 1
+
+
+def _print_text(out: dict) -> None:
+    """The text output of ``rtl-run``: the layer and run sizes, flips and ECC, clean accuracies, the trials table."""
+    tac, rtl = out["tac"], out["rtl"]
+    print(f"{out['model']}.{out['layer']} ({out['kind']}, K={out['k']}, N_out={out['n_out']}) on {out['simulator']} "
+          f"{out['n']}x{out['n']}, {out['images']} images: {out['runs_per_trial']} runs/trial, {rtl['cycles']} cycles "
+          f"in all, {rtl['wall_s']:.1f} s wall")
+    print(f"flips p10={out['p10']:.4g} p01={out['p01']:.4g} from {out['source']}; "
+          f"ECC {'SECDED over top ' + str(out['protect_bits']) + ' bits' if out['ecc'] else 'off'}"
+          + (f"; TAC m_plan={tac['m_plan']}, mean correction a={tac['a']:.6g}" if tac else ""))
+    print(f"accuracy: clean quantized {out['clean_quantized_accuracy']:.4f}, "
+          f"clean replay (int8 acts) {out['clean_replay_accuracy']:.4f}")
+    cols = ["trial", "bits_flipped", "weights_changed", "outputs_differing_from_clean", "bit_exact",
+            "ecc_corrected", "codec_corrected", "ecc_uncorrectable", "codec_uncorrectable", "accuracy_rtl",
+            "accuracy_replay"]
+    print(format_table(out["trials"], cols))
+    print("RTL == replay layer: " + ("yes, every trial" if out["agree"] else "NO"))

@@ -114,6 +114,78 @@ def _check_operands(a, w, n: int, preload):
     return a64, w64, pre
 
 
+# Each ``_touched_*`` returns the outputs a fault of its class reaches, as ``(rows m, columns c, additive
+# delta of O[m, c] before int32 wrap, first cycle O[m, c] leaves the array)``, or None when the flipped
+# register is never read again (masked); s is the run's GemmSchedule, a64/w64/pre its int64 operands.
+
+def _touched_psum_out(fault: Fault, s: GemmSchedule, a64, w64, pre):
+    """``psum``/``out``: the held partial sum of one output is XORed (one output touched)."""
+    n, t, r, c = s.n, fault.cycle, fault.row, fault.col
+    loc = s.psum_reg(r, c, t + 1) if fault.cls == "psum" else s.out_reg(c, t + 1)
+    if loc is None:
+        return None
+    p, m = loc
+    depth = p * n + (r + 1 if fault.cls == "psum" else n)  # reduction terms in the held value
+    v = int(pre[m, c] + a64[m, :depth] @ w64[:depth, c])
+    delta = np.array([_xor_delta32(v, fault.mask)], np.int64)
+    return np.array([m]), np.array([c]), delta, np.array([s.out_cycle(p, m, c)])
+
+
+def _touched_act(fault: Fault, s: GemmSchedule, a64, w64, pre):
+    """``act``: one activation, flowing right, reaches row m of columns c..N-1."""
+    n, t, r, c = s.n, fault.cycle, fault.row, fault.col
+    loc = s.act_reg(r, c, t + 1)
+    if loc is None:
+        return None
+    p, m = loc
+    kk = p * n + r
+    cs = np.arange(c, n)
+    delta = (_int8_xor(a64[m, kk], fault.mask) - a64[m, kk]) * w64[kk, c:]
+    ms = np.full(len(cs), m)
+    first = np.array([s.out_cycle(p, m, cc) for cc in cs])
+    return ms, cs, delta, first
+
+
+def _touched_weight(fault: Fault, s: GemmSchedule, a64, w64, pre):
+    """``weight``: a stationary weight reaches column c of every row streamed after the flip."""
+    n, t, r, c = s.n, fault.cycle, fault.row, fault.col
+    p = s.weight_reg(r, c, t + 1)
+    if p is None:
+        return None
+    m0 = max(0, t + 1 - s.stream_base(p) - r - c)  # first row using the weight after the flip
+    ms = np.arange(m0, a64.shape[0])
+    if len(ms) == 0:
+        return None
+    kk = p * n + r
+    delta = a64[ms, kk] * (_int8_xor(w64[kk, c], fault.mask) - w64[kk, c])
+    cs = np.full(len(ms), c)
+    return ms, cs, delta, s.out_cycle(p, ms, c)
+
+
+def _touched_sram(fault: Fault, s: GemmSchedule, a64, w64, pre):
+    """``sram``: a weight word not yet read reaches every row of the columns its 8 weights feed."""
+    n, t, r, rows = s.n, fault.cycle, fault.row, a64.shape[0]
+    p, i = divmod(r, s.load_words)
+    if not 0 <= r < s.passes * s.load_words or s.sram_read_cycle(p, i) <= t:
+        return None
+    flat = np.arange(i * 8, i * 8 + 8)
+    rr, cc = flat // n, flat % n
+    kk = p * n + rr
+    old = w64[kk, cc]
+    new = np.array([_int8_xor(x, fault.mask >> (8 * g)) for g, x in enumerate(old)])
+    dw = np.zeros((n, n), np.int64)  # (r, c) weight deltas of this pass
+    dw[rr, cc] = new - old
+    colset = np.unique(cc)
+    d = a64[:, p * n:(p + 1) * n] @ dw[:, colset]  # (M, columns of the word)
+    ms = np.repeat(np.arange(rows), len(colset))
+    cs = np.tile(colset, rows)
+    return ms, cs, d.reshape(-1), s.out_cycle(p, ms, cs)
+
+
+_TOUCHED = {"psum": _touched_psum_out, "out": _touched_psum_out, "act": _touched_act,
+            "weight": _touched_weight, "sram": _touched_sram}
+
+
 def fault_effect(fault: Fault, a, w, *, n: int, preload=None) -> FaultEffect:
     """Analytic effect of one saboteur fault on the run ``O = Pre + A @ W`` (module docstring).
 
@@ -124,59 +196,15 @@ def fault_effect(fault: Fault, a, w, *, n: int, preload=None) -> FaultEffect:
     a64, w64, pre = _check_operands(a, w, n, preload)
     rows, k = a64.shape
     s = GemmSchedule(n=n, rows=rows, passes=k // n)
-    t, r, c, mask = fault.cycle, fault.row, fault.col, fault.mask
+    r, c = fault.row, fault.col
     if fault.cls != "sram" and not (0 <= c < n and (fault.cls == "out" or 0 <= r < n)):
         raise QtamlError(f"fault site ({r}, {c}) outside the {n}x{n} array")
-    if fault.cls == "psum" or fault.cls == "out":
-        loc = s.psum_reg(r, c, t + 1) if fault.cls == "psum" else s.out_reg(c, t + 1)
-        if loc is None:
-            return _masked_effect()
-        p, m = loc
-        depth = p * n + (r + 1 if fault.cls == "psum" else n)  # reduction terms in the held value
-        v = int(pre[m, c] + a64[m, :depth] @ w64[:depth, c])
-        delta = np.array([_xor_delta32(v, mask)], np.int64)
-        ms, cs, first = np.array([m]), np.array([c]), np.array([s.out_cycle(p, m, c)])
-    elif fault.cls == "act":
-        loc = s.act_reg(r, c, t + 1)
-        if loc is None:
-            return _masked_effect()
-        p, m = loc
-        kk = p * n + r
-        cs = np.arange(c, n)
-        delta = (_int8_xor(a64[m, kk], mask) - a64[m, kk]) * w64[kk, c:]
-        ms = np.full(len(cs), m)
-        first = np.array([s.out_cycle(p, m, cc) for cc in cs])
-    elif fault.cls == "weight":
-        p = s.weight_reg(r, c, t + 1)
-        if p is None:
-            return _masked_effect()
-        m0 = max(0, t + 1 - s.stream_base(p) - r - c)  # first row using the weight after the flip
-        ms = np.arange(m0, rows)
-        if len(ms) == 0:
-            return _masked_effect()
-        kk = p * n + r
-        delta = a64[ms, kk] * (_int8_xor(w64[kk, c], mask) - w64[kk, c])
-        cs = np.full(len(ms), c)
-        first = s.out_cycle(p, ms, c)
-    elif fault.cls == "sram":
-        p, i = divmod(r, s.load_words)
-        if not 0 <= r < s.passes * s.load_words or s.sram_read_cycle(p, i) <= t:
-            return _masked_effect()
-        flat = np.arange(i * 8, i * 8 + 8)
-        rr, cc = flat // n, flat % n
-        kk = p * n + rr
-        old = w64[kk, cc]
-        new = np.array([_int8_xor(x, mask >> (8 * g)) for g, x in enumerate(old)])
-        dw = np.zeros((n, n), np.int64)  # (r, c) weight deltas of this pass
-        dw[rr, cc] = new - old
-        colset = np.unique(cc)
-        d = a64[:, p * n:(p + 1) * n] @ dw[:, colset]  # (M, columns of the word)
-        ms = np.repeat(np.arange(rows), len(colset))
-        cs = np.tile(colset, rows)
-        delta = d.reshape(-1)
-        first = s.out_cycle(p, ms, cs)
-    else:  # pragma: no cover - Fault validates the class
+    if fault.cls not in _TOUCHED:  # pragma: no cover - Fault validates the class
         raise QtamlError(f"unknown fault class {fault.cls!r}")
+    touched = _TOUCHED[fault.cls](fault, s, a64, w64, pre)
+    if touched is None:
+        return _masked_effect()
+    ms, cs, delta, first = touched
     reuse = len(ms)
     hit = (delta % (1 << 32)) != 0
     ms, cs, delta, first = ms[hit], cs[hit], delta[hit], np.asarray(first)[hit]

@@ -170,6 +170,43 @@ def _xor_int32(x, mask: int) -> int:
     return u - (1 << 32) if u >= (1 << 31) else u
 
 
+def _sram_loaded_weights(w8: np.ndarray, fault: Fault, sched: GemmSchedule) -> np.ndarray:
+    """(K, N) int8 weights as loaded from the SRAM image with the ``sram`` fault's word XORed.
+
+    The flip lands only if the word exists and is read after the fault cycle; the image round
+    trip (:func:`weight_words` / :func:`weights_from_words`) is applied in every case.
+    """
+    from qtaml_hw.fidelity.layout import weight_words, weights_from_words
+
+    words = weight_words(w8, n=sched.n)
+    if fault.row < len(words):
+        p_word, i_word = divmod(fault.row, sched.load_words)
+        if sched.sram_read_cycle(p_word, i_word) > fault.cycle:
+            words = words.copy()
+            words[fault.row] ^= np.uint64(fault.mask & ((1 << 64) - 1))
+    return weights_from_words(words, n=sched.n)
+
+
+def _apply_weight_fault(w_eff: np.ndarray, w8: np.ndarray, fault: Fault, sched: GemmSchedule, p: int,
+                        rows_m: np.ndarray) -> None:
+    """XOR the ``weight`` fault into ``w_eff`` (M, N, N) of pass ``p``, in place.
+
+    The flipped stationary weight (r0, c0) is used by the rows ``m`` (``rows_m``) whose use cycle
+    ``stream_base(p) + m + r0 + c0`` lies in [t + 1, next rewrite of its word after t].
+    """
+    n, r0, c0, t = sched.n, fault.row, fault.col, fault.cycle
+    i = sched.word_of(r0, c0)
+    held = sched.weight_reg(r0, c0, t + 1)
+    # next rewrite of this word after the flip
+    later = [sched.weight_write_cycle(q, i) for q in range(sched.passes) if sched.weight_write_cycle(q, i) > t]
+    t_end = later[0] if later else np.inf
+    if held == p:
+        use = sched.stream_base(p) + rows_m + r0 + c0
+        hit = (use >= t + 1) & (use <= t_end)
+        faulty = int(_xor_int8(w8[p * n + r0, c0], fault.mask))
+        w_eff[hit, r0, c0] = faulty
+
+
 def reference_output(a, w, *, n: int, preload=None, fault: Fault | None = None) -> np.ndarray:
     """Final output buffer (M, N) int32 of the RTL for one run, with at most one fault.
 
@@ -182,34 +219,15 @@ def reference_output(a, w, *, n: int, preload=None, fault: Fault | None = None) 
     rows, k = a8.shape
     sched = GemmSchedule(n=n, rows=rows, passes=k // n)
     pre = np.zeros((rows, n), np.int64) if preload is None else np.asarray(preload, np.int64)
-    words = None
     if fault is not None and fault.cls == "sram":
-        from qtaml_hw.fidelity.layout import weight_words, weights_from_words
-
-        words = weight_words(w8, n=n)
-        if fault.row < len(words):
-            p_word, i_word = divmod(fault.row, sched.load_words)
-            if sched.sram_read_cycle(p_word, i_word) > fault.cycle:
-                words = words.copy()
-                words[fault.row] ^= np.uint64(fault.mask & ((1 << 64) - 1))
-        w8 = weights_from_words(words, n=n)
+        w8 = _sram_loaded_weights(w8, fault, sched)
     mm, rr, cc = np.meshgrid(np.arange(rows), np.arange(n), np.arange(n), indexing="ij")
     for p in range(sched.passes):
         a_eff = np.broadcast_to(a8[:, p * n:(p + 1) * n, None], (rows, n, n)).astype(np.int64).copy()
         w_eff = np.broadcast_to(w8[None, p * n:(p + 1) * n, :], (rows, n, n)).astype(np.int64).copy()
         psum_fault = out_fault = None
         if fault is not None and fault.cls == "weight":
-            r0, c0, t = fault.row, fault.col, fault.cycle
-            i = sched.word_of(r0, c0)
-            held = sched.weight_reg(r0, c0, t + 1)
-            # next rewrite of this word after the flip
-            later = [sched.weight_write_cycle(q, i) for q in range(sched.passes) if sched.weight_write_cycle(q, i) > t]
-            t_end = later[0] if later else np.inf
-            if held == p:
-                use = sched.stream_base(p) + mm[:, r0, c0] + r0 + c0
-                hit = (use >= t + 1) & (use <= t_end)
-                faulty = int(_xor_int8(w8[p * n + r0, c0], fault.mask))
-                w_eff[hit, r0, c0] = faulty
+            _apply_weight_fault(w_eff, w8, fault, sched, p, mm[:, fault.row, fault.col])
         elif fault is not None and fault.cls == "act":
             loc = sched.act_reg(fault.row, fault.col, fault.cycle + 1)
             if loc is not None and loc[0] == p:

@@ -42,6 +42,35 @@ def _monotone_note(rows: list[dict]) -> str:
                              if not any(w.startswith("`tac+mc`") for w in worse) else ".\n"))
 
 
+def _rtl_section(rtl: dict | None) -> list[str]:
+    """Section 4 of the report: the protected layer on the RTL (or why it was skipped)."""
+    parts = ["\n## 4. One protected layer on the RTL\n"]
+    if rtl is None:
+        parts.append("Skipped (`--sim none`).\n")
+    else:
+        t = rtl["trials"]
+        tac = rtl["tac"]
+        parts.append(
+            f"LeNet-5 `{rtl['layer']}` runs on `accel_top` ({rtl['n']}x{rtl['n']} weight-stationary systolic array) "
+            f"under {rtl['simulator']}. It carries the TAC plan of the whole model at {tac['budget_bpw']} bits/weight "
+            f"(this layer: m = {tac['m_plan']}, rounded to the RTL's SECDED over the top {tac['protect_bits']} bits of "
+            f"each weight) and the mean correction folded into its dequantization (a = {tac['a']:.4g}). The same "
+            f"leakage flips hit data and check bits of its SRAM image, and {rtl['images']} test images go through "
+            f"the layer ({rtl['runs_per_trial']} accelerator runs per trial). The rest of the network runs in PyTorch "
+            f"(the replay layer, `qtaml_hw.nn.replay`). The replay layer gets the same flips decoded by the Python "
+            f"codec.\n")
+        parts.append(_table([{"trial": x["trial"], "bits_flipped": x["bits_flipped"], "bit_exact": x["bit_exact"],
+                           "ecc_corrected (RTL/codec)": f"{x['ecc_corrected']}/{x['codec_corrected']}",
+                           "ecc_uncorrectable (RTL/codec)": f"{x['ecc_uncorrectable']}/{x['codec_uncorrectable']}",
+                           "accuracy_rtl": x["accuracy_rtl"], "accuracy_replay": x["accuracy_replay"]} for x in t],
+                         ["trial", "bits_flipped", "bit_exact", "ecc_corrected (RTL/codec)",
+                          "ecc_uncorrectable (RTL/codec)", "accuracy_rtl", "accuracy_replay"]))
+        parts.append(f"\nRTL output equals the replay layer bit for bit, ECC counts equal the codec's, and the "
+                  f"accuracies are equal: **{rtl['agree']}** (clean accuracy on these images "
+                  f"{rtl['clean_replay_accuracy']:.3f}).\n")
+    return parts
+
+
 def write_demo_report(out_dir, *, physics: dict, rows: list[dict], rho: list[dict], rtl: dict | None,
                       figures: list[str], seconds: float, command: str) -> Path:
     """Write ``report.md`` into ``out_dir`` (the figures are already there); returns its path."""
@@ -75,30 +104,7 @@ def write_demo_report(out_dir, *, physics: dict, rows: list[dict], rho: list[dic
                        "rho_star_measured"]) if rho else "No rho* (no TAC or uniform budget reached the target).\n",
           "\nThe measured ratio is quantised by the swept budgets (see `docs/tac.md` for the full headline "
           "experiment on all five models).\n"]
-    md.append("\n## 4. One protected layer on the RTL\n")
-    if rtl is None:
-        md.append("Skipped (`--sim none`).\n")
-    else:
-        t = rtl["trials"]
-        tac = rtl["tac"]
-        md.append(
-            f"LeNet-5 `{rtl['layer']}` runs on `accel_top` ({rtl['n']}x{rtl['n']} weight-stationary systolic array) "
-            f"under {rtl['simulator']}. It carries the TAC plan of the whole model at {tac['budget_bpw']} bits/weight "
-            f"(this layer: m = {tac['m_plan']}, rounded to the RTL's SECDED over the top {tac['protect_bits']} bits of "
-            f"each weight) and the mean correction folded into its dequantization (a = {tac['a']:.4g}). The same "
-            f"leakage flips hit data and check bits of its SRAM image, and {rtl['images']} test images go through "
-            f"the layer ({rtl['runs_per_trial']} accelerator runs per trial). The rest of the network runs in PyTorch "
-            f"(the replay layer, `qtaml_hw.nn.replay`). The replay layer gets the same flips decoded by the Python "
-            f"codec.\n")
-        md.append(_table([{"trial": x["trial"], "bits_flipped": x["bits_flipped"], "bit_exact": x["bit_exact"],
-                           "ecc_corrected (RTL/codec)": f"{x['ecc_corrected']}/{x['codec_corrected']}",
-                           "ecc_uncorrectable (RTL/codec)": f"{x['ecc_uncorrectable']}/{x['codec_uncorrectable']}",
-                           "accuracy_rtl": x["accuracy_rtl"], "accuracy_replay": x["accuracy_replay"]} for x in t],
-                         ["trial", "bits_flipped", "bit_exact", "ecc_corrected (RTL/codec)",
-                          "ecc_uncorrectable (RTL/codec)", "accuracy_rtl", "accuracy_replay"]))
-        md.append(f"\nRTL output equals the replay layer bit for bit, ECC counts equal the codec's, and the "
-                  f"accuracies are equal: **{rtl['agree']}** (clean accuracy on these images "
-                  f"{rtl['clean_replay_accuracy']:.3f}).\n")
+    md += _rtl_section(rtl)
     md.append("\n## Figures\n")
     md += [f"![{Path(f).stem}]({f})\n" for f in figures]
     path = out_dir / "report.md"

@@ -2,13 +2,14 @@
 
 * no module of ``qtaml_hw`` over :data:`MAX_MODULE_LINES` lines;
 * no function or method over :data:`MAX_FUNCTION_LINES` lines (``def`` line to last line, docstring
-  included); known offenders are listed in :data:`FUNCTION_OFFENDERS` and the check is
-  ``xfail(strict=False)`` until the list is empty -- a NEW offender still fails it;
+  included); known offenders are listed in :data:`FUNCTION_OFFENDERS` (empty since issue 11: the full
+  check is strict);
 * layers import downward only (:data:`LAYERS`, bottom first; the rooms of the RTL side
   -- ``hdl``, ``fidelity``, ``rtlnn``, ``selftest`` -- sit between ``nn`` and ``campaign``);
 * no duplicated logic: no block of :data:`DUP_WINDOW` consecutive code lines (docstrings, imports,
   comments, ``def``/``return`` lines and closing brackets left out; whitespace stripped) appears
-  twice in the package; known copies are listed in :data:`KNOWN_DUPLICATES` (the list only shrinks);
+  twice in the package; known copies are listed in :data:`KNOWN_DUPLICATES` (empty since issue 11: the
+  full check is strict);
 * no import cycle between modules of ``qtaml_hw``: the graph has an edge A -> B for every
   ``import``/``from ... import`` of B anywhere in A (function-local imports included: a local
   import hides a cycle from the interpreter, not from the design); ``from pkg import name``
@@ -31,13 +32,7 @@ MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 60
 
 # "path:qualified name" of the functions over the limit when this list was last updated (see the module docstring)
-FUNCTION_OFFENDERS: set[str] = {
-    "qtaml_hw/commands/demo.py:run",                     # 76 lines (2026-11-30)
-    "qtaml_hw/commands/rtl_run.py:run",                  # 65
-    "qtaml_hw/fidelity/reuse.py:fault_effect",           # 72
-    "qtaml_hw/fidelity/schedule.py:reference_output",    # 64
-    "qtaml_hw/reports/demo_report.py:write_demo_report", # 62
-}
+FUNCTION_OFFENDERS: set[str] = set()
 
 # bottom first: a module may import its own layer and the layers before it
 LAYERS = ("errors", "seeding", "stats", "fsio", "physics", "memory", "ecc", "tac", "nn", "hdl", "fidelity", "rtlnn",
@@ -47,10 +42,7 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
 }
 DUP_WINDOW = 6
 # files (sorted) that share a duplicated block, as found on 2026-11-30; fix them, then remove the entry
-KNOWN_DUPLICATES: set[tuple[str, ...]] = {
-    ("qtaml_hw/ecc/bch.py",),                                          # BCH._data == Repetition._data
-    ("qtaml_hw/fidelity/crossval.py", "qtaml_hw/fidelity/fullstate.py"),  # random tile generator
-}
+KNOWN_DUPLICATES: set[tuple[str, ...]] = set()
 
 
 def module_name(path: Path) -> str:
@@ -203,7 +195,6 @@ def test_no_new_long_function():
     assert not new, f"functions over {MAX_FUNCTION_LINES} lines: " + ", ".join(f"{k} ({v})" for k, v in new.items())
 
 
-@pytest.mark.xfail(strict=False, reason="known offenders in FUNCTION_OFFENDERS still to split (issue 11)")
 def test_no_function_over_limit():
     long = long_functions()
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines: " + ", ".join(f"{k} ({v})" for k, v in long.items())
@@ -214,7 +205,6 @@ def test_no_new_duplicated_logic():
     assert not new, f"blocks of {DUP_WINDOW}+ identical code lines in more than one place: {new}"
 
 
-@pytest.mark.xfail(strict=False, reason="known copies in KNOWN_DUPLICATES still to merge (issue 11)")
 def test_no_duplicated_logic():
     assert not duplicated_blocks()
 

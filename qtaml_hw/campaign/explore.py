@@ -18,12 +18,12 @@ import numpy as np
 
 from qtaml_hw.campaign.config import ModelTarget
 from qtaml_hw.campaign.kinds import register
-from qtaml_hw.campaign.nn_kind import analysis, quantized_model
+from qtaml_hw.campaign.nn_kind import analysis, model_context, quantized_model
 from qtaml_hw.ecc import ERASURES, ECCSampler, capacity_floor, check_bits_of
 from qtaml_hw.ecc.overhead import GROUP
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.memory import FlipModel
-from qtaml_hw.nn import default_sampler, evaluate_faulty, load_dataset
+from qtaml_hw.nn import default_sampler, evaluate_faulty
 from qtaml_hw.physics import LAWS, calibrate, get_cell, operating_point
 from qtaml_hw.tac import corrected_sampler
 from qtaml_hw.tac.correction import corrected_read
@@ -138,12 +138,7 @@ class ExploreKind:
         return repr(params.target)
 
     def prepare(self, params: ExploreParams) -> dict:
-        qmodel, entry = quantized_model(params.target)
-        ds = load_dataset(entry.get("dataset", "mnist"))
-        x, y = ds.x_test, ds.y_test
-        if params.target.test_subset:
-            x, y = x[:params.target.test_subset], y[:params.target.test_subset]
-        return {"qmodel": qmodel, "x": x, "y": y}
+        return model_context(params.target)
 
     def _sampler(self, params: ExploreParams, fm: FlipModel):
         fam, t, copies = parse_code(params.code)

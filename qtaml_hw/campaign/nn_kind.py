@@ -38,6 +38,17 @@ def quantized_model(target: ModelTarget):
     return QuantizedModel(model, bits=target.bits, per_channel=target.per_channel, code=target.code), entry
 
 
+def model_context(target: ModelTarget) -> dict:
+    """A task context: the target's quantized model and its dataset's test images (the first
+    ``target.test_subset`` of them when set): ``{"qmodel", "x", "y"}``."""
+    qmodel, entry = quantized_model(target)
+    ds = load_dataset(entry.get("dataset", "mnist"))
+    x, y = ds.x_test, ds.y_test
+    if target.test_subset:
+        x, y = x[:target.test_subset], y[:target.test_subset]
+    return {"qmodel": qmodel, "x": x, "y": y}
+
+
 def analysis(target: ModelTarget, *, p10: float, p01: float, calib_samples: int, probes: int, seed: int):
     """Label-free TAC analysis of an ``nn`` target at one fault point (``qtaml_hw.tac.analysis.analyse``).
 
@@ -84,12 +95,7 @@ class NNKind:
         return repr(params.target)  # includes models_dir: where the checkpoint is read from
 
     def prepare(self, params: NNTrialParams) -> dict:
-        qmodel, entry = quantized_model(params.target)
-        ds = load_dataset(entry.get("dataset", "mnist"))
-        x, y = ds.x_test, ds.y_test
-        if params.target.test_subset:
-            x, y = x[:params.target.test_subset], y[:params.target.test_subset]
-        return {"qmodel": qmodel, "x": x, "y": y}
+        return model_context(params.target)
 
     @staticmethod
     def clean_accuracy(ctx: dict) -> float:

@@ -29,16 +29,13 @@ from qtaml_hw.hdl.inject import flip_after_edges, resolve, xor_now
 CLOCK_NS = 10
 
 
-@dataclass(frozen=True)
-class TopConfig:
-    """Parameters of one ``accel_top`` build (also passed to the simulator as env vars)."""
+class RowPassLimits:
+    """``max_rows = 2^row_bits`` and ``max_passes = 2^pass_bits`` of an ``accel_top`` build
+    (its RowBits and PassBits parameters); a base for the records that carry ``row_bits`` and
+    ``pass_bits`` (:class:`TopConfig`, ``selftest.program.BuildConfig``)."""
 
-    n: int = 4
-    row_bits: int = 2
-    pass_bits: int = 2
-    ecc: int = 0
-    protect_bits: int = 8
-    saboteur: int = 0  # 1: build with `define QTAML_SABOTEUR (optional saboteur ports)
+    row_bits: int
+    pass_bits: int
 
     @property
     def max_rows(self) -> int:
@@ -47,6 +44,18 @@ class TopConfig:
     @property
     def max_passes(self) -> int:
         return 1 << self.pass_bits
+
+
+@dataclass(frozen=True)
+class TopConfig(RowPassLimits):
+    """Parameters of one ``accel_top`` build (also passed to the simulator as env vars)."""
+
+    n: int = 4
+    row_bits: int = 2
+    pass_bits: int = 2
+    ecc: int = 0
+    protect_bits: int = 8
+    saboteur: int = 0  # 1: build with `define QTAML_SABOTEUR (optional saboteur ports)
 
     def parameters(self) -> dict:
         return {"N": self.n, "RowBits": self.row_bits, "PassBits": self.pass_bits,

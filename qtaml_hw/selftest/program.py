@@ -30,6 +30,7 @@ import numpy as np
 
 from qtaml_hw import fsio
 from qtaml_hw.errors import QtamlError
+from qtaml_hw.fidelity.driver import RowPassLimits
 from qtaml_hw.seeding import rng
 from qtaml_hw.selftest.atpg import TestSet, generate_tests
 from qtaml_hw.selftest.control import control_tiles
@@ -42,7 +43,7 @@ ARRAY_SIZES = (4, 8, 16)
 
 
 @dataclass(frozen=True)
-class BuildConfig:
+class BuildConfig(RowPassLimits):
     """The ``accel_top`` build the program is for: N, RowBits (MaxRows = 2^RowBits), PassBits."""
 
     n: int
@@ -59,14 +60,6 @@ class BuildConfig:
     def default(cls, n: int) -> "BuildConfig":
         """MaxRows = N (one row per diagonal shift), MaxPasses = 4."""
         return cls(n=n, row_bits=max(1, int(math.log2(n))), pass_bits=2)
-
-    @property
-    def max_rows(self) -> int:
-        return 1 << self.row_bits
-
-    @property
-    def max_passes(self) -> int:
-        return 1 << self.pass_bits
 
 
 def tile_cycles(t: Tile) -> int:

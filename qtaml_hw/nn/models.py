@@ -84,16 +84,18 @@ class BasicBlock(nn.Module):
         return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 
-class SmallResNet(nn.Module):
-    """Stem conv + three basic blocks (16, 32/2, 64/2) with skips, global average pool, fc."""
+class _StemBlocksNet(nn.Module):
+    """3x3 stem conv + BN + ReLU, a chain of ``block(c_in, c_out, stride)`` modules, one per
+    ``(c_out, stride)`` of ``plan``, global average pool, fc (the shape shared by
+    :class:`SmallResNet` and :class:`SmallMobileNet`)."""
 
-    def __init__(self, *, in_channels=1, image_size=28, num_classes=10, widths=(16, 32, 64)):
+    def __init__(self, *, in_channels, stem_width, block, plan, num_classes):
         super().__init__()
-        self.stem = nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(widths[0])
-        blocks, c = [], widths[0]
-        for i, w in enumerate(widths):
-            blocks.append(BasicBlock(c, w, 1 if i == 0 else 2))
+        self.stem = nn.Conv2d(in_channels, stem_width, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(stem_width)
+        blocks, c = [], stem_width
+        for w, s in plan:
+            blocks.append(block(c, w, s))
             c = w
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(c, num_classes)
@@ -101,6 +103,14 @@ class SmallResNet(nn.Module):
     def forward(self, x):
         x = self.blocks(F.relu(self.bn(self.stem(x))))
         return self.fc(x.mean(dim=(2, 3)))
+
+
+class SmallResNet(_StemBlocksNet):
+    """Stem conv + three basic blocks (16, 32/2, 64/2) with skips, global average pool, fc."""
+
+    def __init__(self, *, in_channels=1, image_size=28, num_classes=10, widths=(16, 32, 64)):
+        super().__init__(in_channels=in_channels, stem_width=widths[0], block=BasicBlock,
+                         plan=[(w, 1 if i == 0 else 2) for i, w in enumerate(widths)], num_classes=num_classes)
 
 
 class DepthwiseSeparable(nn.Module):
@@ -117,24 +127,13 @@ class DepthwiseSeparable(nn.Module):
         return F.relu(self.bn2(self.pw(F.relu(self.bn1(self.dw(x))))))
 
 
-class SmallMobileNet(nn.Module):
+class SmallMobileNet(_StemBlocksNet):
     """MobileNet-v1 style: 3x3 stem, depthwise-separable blocks, global pool, fc."""
 
     def __init__(self, *, in_channels=1, image_size=28, num_classes=10,
                  plan=((32, 1), (64, 2), (64, 1), (128, 2))):
-        super().__init__()
-        self.stem = nn.Conv2d(in_channels, 16, 3, padding=1, bias=False)
-        self.bn = nn.BatchNorm2d(16)
-        blocks, c = [], 16
-        for w, s in plan:
-            blocks.append(DepthwiseSeparable(c, w, s))
-            c = w
-        self.blocks = nn.Sequential(*blocks)
-        self.fc = nn.Linear(c, num_classes)
-
-    def forward(self, x):
-        x = self.blocks(F.relu(self.bn(self.stem(x))))
-        return self.fc(x.mean(dim=(2, 3)))
+        super().__init__(in_channels=in_channels, stem_width=16, block=DepthwiseSeparable, plan=plan,
+                         num_classes=num_classes)
 
 
 class EncoderBlock(nn.Module):

@@ -17,7 +17,7 @@ from cocotb.triggers import ClockCycles
 async def always_fails(dut):
     Clock(dut.clk_i, 10, unit="ns").start()
     dut.we_i.value = 0
-    dut.sab_en_i.value = 0
+    dut.raddr_i.value = 0
     await ClockCycles(dut.clk_i, 3)
     assert False, "deliberate failure"
 '''

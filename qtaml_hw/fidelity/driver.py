@@ -29,6 +29,19 @@ from qtaml_hw.hdl.inject import flip_after_edges, resolve, xor_now
 CLOCK_NS = 10
 
 
+
+def resolved_unsigned(value) -> int:
+    """A read bus as an unsigned int, X/Z bits read as 0.
+
+    Icarus is 4-state and starts memories at X; Verilator (2-state) starts them at 0. A control
+    flip can make the controller skip writing an output row, so the row read back is still
+    uninitialised: reading X/Z as 0 makes both simulators report the same (wrong) output.
+    """
+    bits = str(value)
+    if set(bits) <= {"0", "1"}:
+        return int(bits, 2)
+    return int("".join(b if b in "01" else "0" for b in bits), 2)
+
 class RowPassLimits:
     """``max_rows = 2^row_bits`` and ``max_passes = 2^pass_bits`` of an ``accel_top`` build
     (its RowBits and PassBits parameters); a base for the records that carry ``row_bits`` and
@@ -218,7 +231,7 @@ class AccelDriver:
             self._set(obuf_raddr_i=m)
             await self._edge()
             self.crossings += 1
-            out[m] = unpack_int32_row(self.dut.obuf_rdata_o.value.to_unsigned(), n=self.cfg.n)
+            out[m] = unpack_int32_row(resolved_unsigned(self.dut.obuf_rdata_o.value), n=self.cfg.n)
         return out
 
     def ecc_counts(self) -> tuple[int, int]:

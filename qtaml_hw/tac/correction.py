@@ -34,8 +34,8 @@ from __future__ import annotations
 import numpy as np
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.memory import FlipModel, bit_stats, check_bits_code, check_protect, code_weights, flip_bits
-from qtaml_hw.tac.readmaps import READ_MAPS, read_map
+from qtaml_hw.memory import FlipModel, bit_stats, code_weights, flip_bits
+from qtaml_hw.tac.readmaps import READ_MAPS, read_map, unbiased_bit_terms
 
 
 def correction_coefficients(*, bits: int, code: str, flip_model: FlipModel, protect_msb: int = 0):
@@ -44,15 +44,9 @@ def correction_coefficients(*, bits: int, code: str, flip_model: FlipModel, prot
     Returns ``(g, z, sign)`` where ``sign`` is ``None`` for linear codes and
     ``(offset, gain)`` for sign-magnitude: ``sign_hat = (1 - 2 b'_s) * gain + offset``.
     """
-    bits = check_bits_code(bits, code)
-    protect_msb = check_protect(protect_msb, bits)
-    p10, p01 = flip_model.per_bit(bits)
-    a = 1.0 - p10 - p01
-    unprot = np.arange(bits) < bits - protect_msb
-    if np.any(np.abs(a[unprot]) < 1e-12):
-        raise QtamlError("mean correction impossible: p10 + p01 = 1 on an unprotected bit (no information left)")
+    bits, p10, p01, a, unprot, a_eff = unbiased_bit_terms(bits=bits, code=code, flip_model=flip_model,
+                                                          protect_msb=protect_msb)
     c, const = code_weights(bits=bits, code=code)
-    a_eff = np.where(unprot, a, 1.0)
     p01_eff = np.where(unprot, p01, 0.0)
     g = c / a_eff
     z = const - float(np.sum(c * p01_eff / a_eff))

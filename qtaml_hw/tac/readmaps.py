@@ -118,8 +118,12 @@ def plain_map(*, bits: int, code: str) -> ReadMap:
     return _from_bit_estimates(np.zeros(bits), np.ones(bits), bits=bits, code=code)
 
 
-def unbiased_map(*, bits: int, code: str, flip_model: FlipModel, protect_msb: int = 0) -> ReadMap:
-    """Exactly unbiased map, ``b_hat_k = (b'_k - p01_k) / a_k`` on unprotected bits (module docstring)."""
+def unbiased_bit_terms(*, bits: int, code: str, flip_model: FlipModel, protect_msb: int = 0):
+    """Per-bit terms of the unbiased read ``b_hat_k = (b'_k - p01_k) / a_k``, ``a_k = 1 - p10_k - p01_k``.
+
+    Returns ``(bits, p10, p01, a, free, a_eff)``: ``free`` marks unprotected bits, ``a_eff`` is ``a`` on
+    them and 1 on protected ones. Refuses ``a_k = 0`` on a free bit (no information left).
+    """
     bits = check_bits_code(bits, code)
     protect_msb = check_protect(protect_msb, bits)
     p10, p01 = flip_model.per_bit(bits)
@@ -127,7 +131,13 @@ def unbiased_map(*, bits: int, code: str, flip_model: FlipModel, protect_msb: in
     free = np.arange(bits) < bits - protect_msb
     if np.any(np.abs(a[free]) < 1e-12):
         raise QtamlError("mean correction impossible: p10 + p01 = 1 on an unprotected bit (no information left)")
-    a_eff = np.where(free, a, 1.0)
+    return bits, p10, p01, a, free, np.where(free, a, 1.0)
+
+
+def unbiased_map(*, bits: int, code: str, flip_model: FlipModel, protect_msb: int = 0) -> ReadMap:
+    """Exactly unbiased map, ``b_hat_k = (b'_k - p01_k) / a_k`` on unprotected bits (module docstring)."""
+    bits, _, p01, _, free, a_eff = unbiased_bit_terms(bits=bits, code=code, flip_model=flip_model,
+                                                      protect_msb=protect_msb)
     return _from_bit_estimates(-np.where(free, p01, 0.0) / a_eff, 1.0 / a_eff, bits=bits, code=code)
 
 

@@ -101,22 +101,30 @@ def allocate_greedy(*, a, n, curves, budget) -> np.ndarray:
 
 
 def pareto_frontier(*, a, n, curves, budget=None, max_states: int = 200_000) -> list:
-    """All Pareto-optimal plans ``(cost_bits, objective, m tuple)``, cost ascending, objective descending."""
+    """All Pareto-optimal plans ``(cost_bits, objective, m tuple)``, cost ascending, objective descending.
+
+    Layer by layer, every kept plan is extended by every ``m_l``; the candidates are sorted by
+    (cost, objective) (stable) and a candidate is kept when its objective is below every earlier one.
+    """
     a, n, curves = _check(a, n, curves, 0 if budget is None else budget)
     cap = np.inf if budget is None else budget
-    frontier = [(0, 0.0, ())]
+    cost, obj, ms = np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros((1, 0), dtype=np.int64)
+    js = np.arange(curves.shape[1])
     for l in range(a.size):
-        cand = [(c + int(n[l]) * j, o + a[l] * curves[l][j], ms + (j,))
-                for c, o, ms in frontier for j in range(curves.shape[1]) if c + int(n[l]) * j <= cap]
-        cand.sort(key=lambda t: (t[0], t[1]))
-        frontier, best = [], np.inf
-        for t in cand:
-            if not frontier or t[1] < best - 1e-15 * max(1.0, abs(best)):
-                frontier.append(t)
-                best = t[1]
-        if len(frontier) > max_states:
+        c = (cost[:, None] + int(n[l]) * js[None, :]).ravel()
+        o = (obj[:, None] + a[l] * curves[l][None, :]).ravel()
+        parent, j = np.divmod(np.arange(c.size), js.size)
+        fits = c <= cap
+        c, o, parent, j = c[fits], o[fits], parent[fits], j[fits]
+        order = np.lexsort((o, c))
+        c, o, parent, j = c[order], o[order], parent[order], j[order]
+        prev = np.concatenate(([np.inf], np.minimum.accumulate(o)[:-1]))
+        keep = o < prev - 1e-15 * np.maximum(1.0, np.abs(np.where(np.isfinite(prev), prev, 0.0)))
+        cost, obj = c[keep], o[keep]
+        ms = np.concatenate((ms[parent[keep]], j[keep, None]), axis=1)
+        if cost.size > max_states:
             raise QtamlError(f"exact allocation frontier exceeds {max_states} states; use the greedy allocator")
-    return frontier
+    return [(int(ci), float(oi), tuple(int(v) for v in row)) for ci, oi, row in zip(cost, obj, ms)]
 
 
 def allocate_exact(*, a, n, curves, budget, max_states: int = 200_000) -> np.ndarray:

@@ -11,6 +11,7 @@ from torch import nn
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.nn import build_model, load_dataset
 from qtaml_hw.nn.hessian import HessianConfig, HessianStep, exact_trace, hutchinson_samples, measure_trace
+from qtaml_hw.nn.methods import MethodSpec
 from qtaml_hw.nn.rng import torch_generator
 
 
@@ -23,6 +24,9 @@ def test_exact_trace_of_a_quadratic():
 def test_hutchinson_matches_exact_trace_on_a_small_model():
     g = torch.Generator().manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3))
+    with torch.no_grad():  # weights from the test's generator, not the global RNG (order-independent)
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
     x, y = torch.randn(16, 4, generator=g), torch.randint(0, 3, (16,), generator=g)
     params = [model[0].weight, model[2].weight]
 
@@ -72,3 +76,15 @@ def test_measure_trace_deterministic_and_bad_config():
     for kw in ({"n_reg": -1}, {"scale": -0.1}, {"n_iter": 0}):
         with pytest.raises(QtamlError):
             HessianConfig(**kw)
+
+
+def test_nreg_defaults_follow_algorithm_1_schedule():
+    """Fine-tuning: ViT regularises the last half of its epochs, the 1-2 epoch CNN fine-tunes all of them;
+    from scratch: plain for the first half; an explicit --nreg wins; a short run still regularises."""
+    spec = MethodSpec(method="hessian")
+    assert spec.hyperparameters("vit", 4)["n_reg"] == 2
+    assert spec.hyperparameters("vit", 2)["n_reg"] == 1
+    assert spec.hyperparameters("lenet5", 2)["n_reg"] == 0
+    assert spec.hyperparameters("resnet", 1)["n_reg"] == 0
+    assert MethodSpec(method="hessian", pretrained=False).n_reg_for(60, "vit") == 30
+    assert MethodSpec(method="hessian", n_reg=3).n_reg_for(4, "vit") == 3

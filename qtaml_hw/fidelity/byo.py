@@ -21,6 +21,10 @@ path, draws the masks and XORs them in (:mod:`qtaml_hw.hdl.inject`).
 flips uniform over the state bits of chosen classes (from the descriptor's elaborated netlist
 and role file) and run cycles, the user's ``run`` coroutine and ``model`` function compared
 run by run.
+
+:func:`zero_state` deposits 0 into every register and memory word of a site list before reset,
+so that Icarus (4-state: registers and memories start at X) starts from the state Verilator
+(2-state, ``--x-initial fast``: 0) does; :func:`unknown_state_bits` counts the X/Z bits left.
 """
 
 from __future__ import annotations
@@ -84,6 +88,41 @@ async def inject_leakage(dut, design: Design, memory: str, flip_model: FlipModel
         if m:
             xor_now(handle[i], m)
     return LeakageResult(memory, tuple(words), tuple(masks))
+
+
+def state_words(sites) -> list[tuple[str, int]]:
+    """(path, words) of every state element of ``sites`` (:class:`Site` or netlist elements); words 0: a register."""
+    return [(s.path, s.depth if s.kind == "memory" else 0) for s in sites]
+
+
+def _handles(dut, elements):
+    for path, words in elements:
+        h = resolve(dut, path)
+        if words:
+            yield from (h[i] for i in range(words))
+        else:
+            yield h
+
+
+def zero_state(dut, elements) -> int:
+    """Deposit 0 into every register and every memory word of ``elements`` ((path, words), :func:`state_words`).
+
+    Call it at the start of a test, before reset.  Icarus starts every register and memory at X,
+    Verilator at 0, so state a run reads before any write (an activation-buffer row of a pass the
+    tile does not have, reached through a control fault) is X on one and 0 on the other, and
+    X * 0 = X spreads through the multipliers; with every element at 0 both simulate the same
+    2-state design.  Returns the number of deposits.
+    """
+    count = 0
+    for h in _handles(dut, elements):
+        h.value = 0
+        count += 1
+    return count
+
+
+def unknown_state_bits(dut, elements) -> int:
+    """X/Z bits currently held by the registers and memory words of ``elements`` (0 on a 2-state simulator)."""
+    return sum(sum(ch not in "01" for ch in str(h.value)) for h in _handles(dut, elements))
 
 
 @dataclass(frozen=True)

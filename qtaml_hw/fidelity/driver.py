@@ -33,9 +33,10 @@ CLOCK_NS = 10
 def resolved_unsigned(value) -> int:
     """A read bus as an unsigned int, X/Z bits read as 0.
 
-    Icarus is 4-state and starts memories at X; Verilator (2-state) starts them at 0. A control
-    flip can make the controller skip writing an output row, so the row read back is still
-    uninitialised: reading X/Z as 0 makes both simulators report the same (wrong) output.
+    Icarus is 4-state and starts memories at X; Verilator (2-state) starts them at 0.  The
+    full-state campaign deposits 0 into every state element first
+    (:func:`qtaml_hw.fidelity.byo.zero_state`), so no X should reach a read;
+    :attr:`AccelDriver.x_reads` counts the output reads that still held one.
     """
     bits = str(value)
     if set(bits) <= {"0", "1"}:
@@ -112,6 +113,7 @@ class AccelDriver:
         self.dut = dut
         self.cfg = cfg
         self.crossings = 0
+        self.x_reads = 0  # output-buffer reads with an X/Z bit (read as 0)
         self._handles: dict[str, object] = {}
 
     def handle(self, path: str):
@@ -231,7 +233,9 @@ class AccelDriver:
             self._set(obuf_raddr_i=m)
             await self._edge()
             self.crossings += 1
-            out[m] = unpack_int32_row(resolved_unsigned(self.dut.obuf_rdata_o.value), n=self.cfg.n)
+            value = self.dut.obuf_rdata_o.value
+            self.x_reads += not set(str(value)) <= {"0", "1"}
+            out[m] = unpack_int32_row(resolved_unsigned(value), n=self.cfg.n)
         return out
 
     def ecc_counts(self) -> tuple[int, int]:

@@ -119,8 +119,12 @@ def plan_fullstate(*, injections: int, seed: int, n: int = 4, classes=None, tile
     return plan
 
 
-def run_fullstate_rtl(plan: dict, *, simulator: str, progress: bool = False) -> dict:
-    """All injections of ``plan`` on the RTL in one launch; outputs, cycles, ECC counts, outcome flags."""
+def run_fullstate_rtl(plan: dict, *, simulator: str, progress: bool = False, zero_init: bool = True) -> dict:
+    """All injections of ``plan`` on the RTL in one launch; outputs, cycles, ECC counts, outcome flags.
+
+    ``zero_init``: set every state element to 0 before reset (fullstate_tb); False leaves Icarus'
+    X start (a negative control: X then reaches outputs through control faults).
+    """
     check_simulator(simulator)
     cfg = plan["cfg"]
     sites = plan["sites"]
@@ -128,14 +132,16 @@ def run_fullstate_rtl(plan: dict, *, simulator: str, progress: bool = False) -> 
                                 "f_word", "f_mask", "f_cycle")}
     job |= {"site_paths": np.array([s.path for s in sites]),
             "site_memory": np.array([s.kind == "memory" for s in sites]),
+            "site_depth": np.array([s.depth for s in sites]),
             "site_restore": np.array([s.cls in RESTORED_CLASSES for s in sites])}
+    env = cfg.env() | {"QTAML_HANG_FACTOR": str(HANG_FACTOR), "QTAML_ZERO_STATE": str(int(zero_init))}
     res = run_job(simulator=simulator, toplevel="accel_top", sources=accel_sources(),
                   test_module="qtaml_hw.fidelity.fullstate_tb", parameters=cfg.parameters(),
-                  defines=cfg.defines(), env=cfg.env() | {"QTAML_HANG_FACTOR": str(HANG_FACTOR)}, job=job,
-                  log_name=f"crossval-fullstate-n{cfg.n}.log",
+                  defines=cfg.defines(), env=env, job=job, log_name=f"crossval-fullstate-n{cfg.n}.log",
                   progress_label=f"crossval {simulator} injections" if progress else None)
     r = res.arrays
     return {k: r[k] for k in ("outs", "cycles", "corrected", "uncorrectable", "hang", "early", "reloaded")} | {
+        "x_reads": int(r["x_reads"]), "x_state_bits": int(r["x_state_bits"]),
         "crossings": int(r["crossings"]), "sim_s": float(r["wall_s"]), "load_s": float(r["load_s"]),
         "wall_s": res.wall_s}
 
@@ -237,6 +243,7 @@ def run_fullstate(*, simulator: str, injections: int, seed: int, n: int = 4, cla
             "coverage": len(injected) / plan["state_bits"], "tiles": len(plan["tile_rows"]),
             "ecc": "SECDED(39,32) on the top 4 bits of each weight",
             "agree": sum(v["agree"] for v in modelled), "modelled_injections": sum(v["injections"] for v in modelled),
+            "x_reads": rtl["x_reads"], "x_state_bits": rtl["x_state_bits"],
             "crossings": rtl["crossings"], "crossings_per_injection": rtl["crossings"] / injections,
             "rtl_s": rtl["sim_s"], "rtl_load_s": rtl["load_s"], "launch_wall_s": rtl["wall_s"],
             "rtl_injections_per_s": injections / rtl["sim_s"]}

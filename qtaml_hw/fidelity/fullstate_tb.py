@@ -9,7 +9,12 @@ injection: output rows, ``cycles_o``, the ECC counters, ``hang`` (no done in tim
 is reset and the preload reloaded), ``early`` (done rose while busy: the run is then
 awaited to its end) and ``reloaded`` (the run's preload is the tile's, not the previous
 output).  Memories the run only reads (SRAM data/check words, activation buffer) are XORed
-back after the run.  Results to ``QTAML_JOB_OUT``.
+back after the run.  Before reset every state element (each register, every memory word) is
+set to 0 (:func:`qtaml_hw.fidelity.byo.zero_state`): Icarus would start them at X, Verilator
+at 0, and a control fault that runs a pass the tile does not have reads never-written
+activation rows (X * 0 weight = X on Icarus only).  ``x_reads`` (output reads with an X bit)
+and ``x_state_bits`` (X/Z bits in the state after the last injection) are recorded.
+Results to ``QTAML_JOB_OUT``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge, RisingEdge, SimTimeoutError, with_timeout
 
+from qtaml_hw.fidelity.byo import unknown_state_bits, zero_state
 from qtaml_hw.fidelity.driver import CLOCK_NS, AccelDriver, TopConfig
 from qtaml_hw.fidelity.schedule import GemmSchedule
 from qtaml_hw.hdl.inject import flip_after_edges, xor_now
@@ -63,14 +69,22 @@ async def _reset(drv: AccelDriver):
     await drv._edge()
 
 
+def _state_elements(job) -> list[tuple[str, int]]:
+    """(path, words) of every state element of the job's site list; words 0: a register."""
+    return [(str(p), int(d) if m else 0) for p, m, d in zip(job["site_paths"], job["site_memory"], job["site_depth"])]
+
+
 @cocotb.test()
 async def fullstate_campaign(dut):
     job = np.load(os.environ["QTAML_JOB"])
     hang_factor = int(os.environ.get("QTAML_HANG_FACTOR", "2"))
     drv = AccelDriver(dut, TopConfig.from_env())
     cfg = drv.cfg
-    await drv.start()
     paths, is_mem, restore = job["site_paths"], job["site_memory"], job["site_restore"]
+    elements = _state_elements(job)
+    if int(os.environ.get("QTAML_ZERO_STATE", "1")):
+        drv.crossings += zero_state(dut, elements)
+    await drv.start()
     f_tile, f_site, f_word, f_mask, f_cycle = (job[k] for k in ("f_tile", "f_site", "f_word", "f_mask", "f_cycle"))
     n_inj = len(f_tile)
     outs = np.zeros((n_inj, cfg.max_rows, cfg.n), np.int32)
@@ -114,6 +128,7 @@ async def fullstate_campaign(dut):
             xor_now(h, mask)
             drv.crossings += 2
         last = report_progress(j + 1, n_inj, t0, last)
+    x_state = unknown_state_bits(dut, elements)
     np.savez(os.environ["QTAML_JOB_OUT"], outs=outs, cycles=cycles, corrected=corr, uncorrectable=unc, hang=hang,
-             early=early, reloaded=reloaded, crossings=drv.crossings, wall_s=time.perf_counter() - t0,
+             x_reads=drv.x_reads, x_state_bits=x_state, early=early, reloaded=reloaded, crossings=drv.crossings, wall_s=time.perf_counter() - t0,
              load_s=load_s)

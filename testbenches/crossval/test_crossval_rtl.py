@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from qtaml_hw.cli import main
+from qtaml_hw.fidelity.fullstate import check_fullstate, plan_fullstate, run_fullstate_rtl
 
 SAMPLE = {"verilator": 400, "icarus": 60}
 
@@ -36,6 +38,37 @@ def test_fullstate_sample(simulator, tmp_path, capsys):
     # not vacuous: visible faults in the sample
     wrong = sum(v["outcomes"]["wrong_outputs"] for v in res["per_class"].values())
     assert wrong >= SAMPLE[simulator] // 20
+
+
+def _extra_pass_plan(injections: int = 8):
+    """Full-state plan whose every injection flips bit 2 of the controller's pass count at cycle 0.
+
+    P' = P ^ 4: tiles of 1-3 passes run 5-7 passes, and passes P..3 read activation-buffer rows
+    no tile ever wrote (with zero weights: the model adds nothing); P = 4 gives P' = 0, a hang.
+    """
+    plan = plan_fullstate(injections=injections, seed=1, classes=["control"], tile_every=4)
+    site = [s.path for s in plan["sites"]].index("u_ctrl.passes_q")
+    ones = np.ones(injections, np.int64)
+    return plan | {"f_site": site * ones, "f_word": 0 * ones, "f_bit": 2 * ones, "f_mask": 4 * ones.astype(np.uint64),
+                   "f_cycle": 0 * ones}
+
+
+@pytest.mark.sim
+def test_fullstate_icarus_starts_from_zero_state():
+    """Icarus starts registers and memories at X (Verilator at 0): the campaign zeroes every state
+    element before reset, so control faults that read never-written activation rows agree with the
+    model bit for bit and no X is left; without it (negative control) X reaches the outputs."""
+    plan = _extra_pass_plan()
+    assert set(plan["tile_passes"]) & {1, 2, 3}  # at least one tile runs extra passes on unwritten rows
+    rtl = run_fullstate_rtl(plan, simulator="icarus")
+    res = check_fullstate(plan, rtl)
+    assert rtl["x_reads"] == 0 and rtl["x_state_bits"] == 0
+    assert res["first_mismatch"] is None
+    ctrl = res["per_class"]["control"]
+    assert ctrl["predicted"] == ctrl["agree"] == 8 and ctrl["outcomes"]["wrong_outputs"] > 0
+    raw = run_fullstate_rtl(plan, simulator="icarus", zero_init=False)
+    assert raw["x_reads"] > 0 and raw["x_state_bits"] > 0
+    assert check_fullstate(plan, raw)["first_mismatch"] is not None
 
 
 @pytest.mark.sim

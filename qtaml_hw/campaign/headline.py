@@ -54,6 +54,7 @@ STRATEGIES = {"uniform": ("uniform", "plain"), "uniform_posterior": ("uniform", 
 FINE = ("uniform", "uniform_posterior", "tac")
 READ_ABLATION = ("plain", "unbiased", "perbit", "posterior")
 TARGET_FRACTION = 0.95
+FULL_BPW = 8.0  # every bit of an 8-bit weight protected
 
 
 def _in(options):
@@ -160,7 +161,11 @@ def grid(lo: float, hi: float, step: float) -> list[float]:
 
 
 def predicted_crossing(setup: Setup, strategy: str, cfg: HeadlineConfig, *, variant: str, seed: int) -> tuple:
-    """Crossing of the predicted accuracy curve (coarse grid, then the fine grid around it) and the curve."""
+    """Crossing of the predicted accuracy curve (coarse grid, then the fine grid around it) and the curve.
+
+    The predicted curve is not cut at the Monte Carlo's ``max_bpw``: while its last coarse point is
+    below the target it goes on in coarse steps up to full protection (8 bits), so a crossing past
+    the swept range is still predicted (it costs no trial)."""
     curve = {}
 
     def value(b):
@@ -171,6 +176,9 @@ def predicted_crossing(setup: Setup, strategy: str, cfg: HeadlineConfig, *, vari
 
     coarse = grid(0.0, cfg.max_bpw, cfg.coarse_bpw)
     vals = [value(b)[1] for b in coarse]
+    while vals[-1] < TARGET_FRACTION and coarse[-1] + cfg.coarse_bpw <= FULL_BPW + 1e-9:
+        coarse.append(round(coarse[-1] + cfg.coarse_bpw, 10))
+        vals.append(value(coarse[-1])[1])
     fail = [i for i, v in enumerate(vals) if v < TARGET_FRACTION]
     if fail and fail[-1] < len(coarse) - 1:
         for b in grid(coarse[fail[-1]], coarse[fail[-1] + 1], cfg.fine_bpw)[1:-1]:

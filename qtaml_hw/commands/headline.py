@@ -10,14 +10,14 @@ HELP = ("headline v2: smallest protected-bit budget reaching 0.95 x clean accura
         "read), symmetric and directional flips, bootstrap CIs, rho* predicted vs measured; resumable engine run")
 ORDER = 50
 
-QUICK = {"models": ("lenet5",), "test_subset": 200, "calib_samples": 64, "probes": 2, "predict_samples": 64,
+QUICK = {"models": ("lenet5",), "test_subset": 100, "calib_samples": 64, "probes": 2, "predict_samples": 32,
          "predict_draws": 8, "first_order": False, "read_ablation": False, "fine_bpw": 0.1, "max_trials": 8, "min_trials": 4, "coarse_bpw": 0.5,
          "max_bpw": 3.0, "strategies": ("uniform", "tac"), "replicates": 200}
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--quick", action="store_true",
-                        help="LeNet-5, Uniform and TAC only, 200 test images, <= 8 trials, 0.5 / 0.1 bpw grids")
+                        help="LeNet-5, Uniform and TAC only, 100 test images, 32 predictor images, <= 8 trials, 0.5 / 0.1 bpw grids")
     parser.add_argument("--models", nargs="+", default=None, help="models (default: all five; --quick: lenet5)")
     parser.add_argument("--conditions", nargs="+", default=None, help="symmetric directional (default both)")
     parser.add_argument("--strategies", nargs="+", default=None,

@@ -120,3 +120,30 @@ def test_headline_quick_json_interface(cli, tmp_path):
 def test_headline_bad_input_one_line(cli, tmp_path, argv):
     code, _, err = cli("headline", "--quick", *argv, "--out", str(tmp_path / "o"))
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+class _FakeSetup:
+    """A plan is its budget; the predicted keep rate rises linearly to 1 at 4 bits/weight."""
+
+    class _Spent:
+        @staticmethod
+        def spent_bpw(m):
+            return float(m)
+
+    ga = {"plain": _Spent()}
+
+    def plan(self, strategy, budget_bpw):
+        return budget_bpw
+
+    def predicted_keep(self, strategy, m, *, variant, seed):
+        return min(1.0, 0.25 * float(m))
+
+
+def test_predicted_curve_goes_past_the_swept_range():
+    """The MC sweeps to 3 bits/weight; the prediction still finds the crossing at 0.95 x 4 = 3.8."""
+    from qtaml_hw.campaign.headline import HeadlineConfig, predicted_crossing
+
+    cfg = HeadlineConfig(models=("lenet5",), max_bpw=3.0, coarse_bpw=0.5, fine_bpw=0.1)
+    cross, pts = predicted_crossing(_FakeSetup(), "uniform", cfg, variant="finite", seed=0)
+    assert cross == pytest.approx(3.8)
+    assert max(p[0] for p in pts) == pytest.approx(4.0)  # stopped at the first passing coarse point, not at 8

@@ -19,6 +19,7 @@ Control outcomes (masked / wrong outputs / detected / hang) are measured per reg
 
 from __future__ import annotations
 
+import hashlib
 import math
 from functools import lru_cache
 
@@ -140,13 +141,27 @@ def run_fullstate_rtl(plan: dict, *, simulator: str, progress: bool = False, zer
                   defines=cfg.defines(), env=env, job=job, log_name=f"crossval-fullstate-n{cfg.n}.log",
                   progress_label=f"crossval {simulator} injections" if progress else None)
     r = res.arrays
-    return {k: r[k] for k in ("outs", "cycles", "corrected", "uncorrectable", "hang", "early", "reloaded")} | {
+    return {k: r[k] for k in (*RECORD_KEYS, "reloaded")} | {
         "x_reads": int(r["x_reads"]), "x_state_bits": int(r["x_state_bits"]),
         "crossings": int(r["crossings"]), "sim_s": float(r["wall_s"]), "load_s": float(r["load_s"]),
         "wall_s": res.wall_s}
 
 
 OUTCOMES = ("masked", "wrong_outputs", "detected", "early_done", "hang")
+#: Per-injection RTL records hashed by :func:`rtl_digest` (equal digests: identical runs).
+RECORD_KEYS = ("outs", "cycles", "corrected", "uncorrectable", "hang", "early")
+
+
+def rtl_digest(rtl: dict) -> str:
+    """SHA-256 over every injection's RTL record (outputs, cycles, ECC counts, hang, early done).
+
+    Two simulators (or two builds) that return the same digest for the same plan produced the
+    same record for every injection, whatever the model says.
+    """
+    h = hashlib.sha256()
+    for k in RECORD_KEYS:
+        h.update(np.ascontiguousarray(rtl[k], dtype=np.int64).tobytes())
+    return h.hexdigest()
 
 
 def outcome(rtl: dict, j: int, clean_out: np.ndarray, rows: int) -> str:
@@ -243,7 +258,7 @@ def run_fullstate(*, simulator: str, injections: int, seed: int, n: int = 4, cla
             "coverage": len(injected) / plan["state_bits"], "tiles": len(plan["tile_rows"]),
             "ecc": "SECDED(39,32) on the top 4 bits of each weight",
             "agree": sum(v["agree"] for v in modelled), "modelled_injections": sum(v["injections"] for v in modelled),
-            "x_reads": rtl["x_reads"], "x_state_bits": rtl["x_state_bits"],
+            "x_reads": rtl["x_reads"], "x_state_bits": rtl["x_state_bits"], "rtl_sha256": rtl_digest(rtl),
             "crossings": rtl["crossings"], "crossings_per_injection": rtl["crossings"] / injections,
             "rtl_s": rtl["sim_s"], "rtl_load_s": rtl["load_s"], "launch_wall_s": rtl["wall_s"],
             "rtl_injections_per_s": injections / rtl["sim_s"]}

@@ -28,6 +28,7 @@ def test_fullstate_sample(simulator, tmp_path, capsys):
     assert code == 0, res["first_mismatch"]
     assert json.loads(out.read_text())["agree"] == res["agree"]
     assert res["state_bits"] == 2721 and res["state_bits_injected"] >= SAMPLE[simulator]
+    assert res["x_reads"] == 0 and res["x_state_bits"] == 0  # every state element started at 0, no X
     modelled = {"weight", "act", "psum", "out", "sram", "sram_check", "sram_read", "act_buffer", "out_buffer"}
     for cls, v in res["per_class"].items():
         if cls in modelled:
@@ -57,7 +58,8 @@ def _extra_pass_plan(injections: int = 8):
 def test_fullstate_icarus_starts_from_zero_state():
     """Icarus starts registers and memories at X (Verilator at 0): the campaign zeroes every state
     element before reset, so control faults that read never-written activation rows agree with the
-    model bit for bit and no X is left; without it (negative control) X reaches the outputs."""
+    model bit for bit and no X is left; without it (negative control) X reaches the outputs and the
+    model disagrees."""
     plan = _extra_pass_plan()
     assert set(plan["tile_passes"]) & {1, 2, 3}  # at least one tile runs extra passes on unwritten rows
     rtl = run_fullstate_rtl(plan, simulator="icarus")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from qtaml_hw.fidelity.crossval import build_config, check, fault_of, plan_campaign, sram_depth, tile_of
+from qtaml_hw.fidelity.fullstate import rtl_digest
 from qtaml_hw.fidelity.reuse import CLASS_WIDTH
 from qtaml_hw.fidelity.schedule import FAULT_CLASSES, GemmSchedule, reference_output
 from qtaml_hw.errors import QtamlError
@@ -105,3 +106,17 @@ def test_cli_bad_inputs(cli):
         assert len(err.strip().splitlines()) == 1
     code, out, _ = cli("crossval", "--help")
     assert code == 0 and "--injections" in out
+
+
+def test_rtl_digest_changes_with_any_record_field():
+    """Equal full-state records hash equal; one output value, a cycle count or a hang flag changes it."""
+    gen = np.random.default_rng(0)
+    rec = {"outs": gen.integers(-2**31, 2**31, (5, 4, 4)).astype(np.int32), "cycles": np.full(5, 30),
+           "corrected": np.zeros(5, np.int64), "uncorrectable": np.zeros(5, np.int64),
+           "hang": np.zeros(5, bool), "early": np.zeros(5, bool)}
+    same = {k: v.copy() for k, v in rec.items()}
+    assert rtl_digest(rec) == rtl_digest(same) and len(rtl_digest(rec)) == 64
+    for key, j in (("outs", (4, 3, 3)), ("cycles", 2), ("hang", 0), ("uncorrectable", 1)):
+        other = {k: v.copy() for k, v in rec.items()}
+        other[key][j] = other[key][j] + 1 if key != "hang" else True
+        assert rtl_digest(other) != rtl_digest(rec), key

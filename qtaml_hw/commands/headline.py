@@ -11,13 +11,14 @@ HELP = ("headline v2: smallest protected-bit budget reaching 0.95 x clean accura
 ORDER = 50
 
 QUICK = {"models": ("lenet5",), "test_subset": 100, "calib_samples": 64, "probes": 2, "predict_samples": 32,
-         "predict_draws": 8, "first_order": False, "read_ablation": False, "fine_bpw": 0.1, "max_trials": 8, "min_trials": 4, "coarse_bpw": 0.5,
+         "predict_draws": 4, "first_order": False, "read_ablation": False, "fine_bpw": 0.25, "max_trials": 8, "min_trials": 4, "coarse_bpw": 0.5,
          "max_bpw": 3.0, "strategies": ("uniform", "tac"), "replicates": 200}
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--quick", action="store_true",
-                        help="LeNet-5, Uniform and TAC only, 100 test images, 32 predictor images, <= 8 trials, 0.5 / 0.1 bpw grids")
+                        help="LeNet-5, Uniform and TAC only, 100 test images, 32 predictor images x 4 draws, <= 8 trials, "
+                             "0.5 / 0.25 bpw grids")
     parser.add_argument("--models", nargs="+", default=None, help="models (default: all five; --quick: lenet5)")
     parser.add_argument("--conditions", nargs="+", default=None, help="symmetric directional (default both)")
     parser.add_argument("--strategies", nargs="+", default=None,

@@ -187,6 +187,7 @@ def _agrees(pred: Prediction, rtl: dict, j: int, rows: int) -> bool:
     if pred.hang or rtl["hang"][j]:
         return bool(pred.hang and rtl["hang"][j])
     return bool(np.array_equal(rtl["outs"][j, :rows], pred.out) and int(rtl["cycles"][j]) == pred.cycles
+                and bool(rtl["early"][j]) == pred.early
                 and int(rtl["corrected"][j]) == pred.corrected and int(rtl["uncorrectable"][j]) == pred.uncorrectable)
 
 

@@ -3,7 +3,7 @@
 :func:`predict` returns what the RTL must show for an injection: the output rows, the
 cycle count, the ECC counters and whether the run hangs, or ``None`` where no model
 exists (the control registers whose effect is not predictable without a cycle-level
-controller model: busy_q, done_q, u_q, pass_q, the controller's rows_q).  Cycle
+controller model: u_q, pass_q, the controller's rows_q).  Cycle
 conventions are those of :mod:`qtaml_hw.fidelity.schedule`; the flip is held from cycle
 t+1 ("tt").  Per class:
 
@@ -24,7 +24,9 @@ t+1 ("tt").  Per class:
   (P' = P ^ mask: passes 0..P'-1 run, pass p on SRAM tile and activation pass p mod MaxPasses,
   a skipped pass when P' < P, a hang when P' <= current pass or P' * pass_cycles exceeds the
   hang limit), the top's ``rows_q`` (M' = M ^ mask <= M set before streaming: rows >= M' keep
-  their preload).  Any control flip landing after done (tt >= T) is masked.
+  their preload), ``busy_q`` (the controller goes idle before its last cycle and done never
+  rises: a hang), ``done_q`` (done rises while busy, an early done; the run itself goes on to
+  the clean result and cycle count).  Any control flip landing after done (tt >= T) is masked.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class Prediction:
     corrected: int
     uncorrectable: int
     hang: bool = False
+    early: bool = False    # done rose while busy (the host would read too soon)
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class Tile:
 
 def _clean(tile: Tile, **kw) -> Prediction:
     return Prediction(tile.gemm(), kw.get("cycles", tile.sched.total_cycles), kw.get("corrected", 0),
-                      kw.get("uncorrectable", 0), kw.get("hang", False))
+                      kw.get("uncorrectable", 0), kw.get("hang", False), kw.get("early", False))
 
 
 def _decoded_word_run(tile: Tile, w: int, data_mask: int, check_mask: int) -> Prediction:
@@ -181,6 +184,10 @@ def _control(tile: Tile, inj: Injection) -> Prediction | None:
         return _clean(tile, cycles=((tt ^ inj.mask) + s.total_cycles - tt) & 0xFFFFFFFF)
     if inj.path == "u_ctrl.passes_q":
         return _passes(tile, inj)
+    if inj.path == "u_ctrl.busy_q":
+        return _clean(tile, cycles=0, hang=True)
+    if inj.path == "u_ctrl.done_q":
+        return _clean(tile, early=True)
     if inj.path == "rows_q":
         new = s.rows ^ (inj.mask & 0xFFFF)
         if new > s.rows or tt > s.stream_base(0) - 1:

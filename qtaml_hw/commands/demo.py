@@ -65,6 +65,7 @@ r = {PHYSICS['r']!r}
 # `qtaml-hw physics --cell {phys['cell']} --refresh-s {phys['refresh_s']:g} --r {PHYSICS['r']:g}`
 p_flip = [{phys['p10']!r}]
 
+{_stopping_block(trials)}
 [[plans]]
 strategy = "none"
 
@@ -96,6 +97,16 @@ budget_bpw = [2.0]
 mean_correction = true
 ecc = "secded"
 """
+
+
+def _stopping_block(trials: int) -> str:
+    """Adaptive stopping (docs/campaign.md): a task stops once its mean accuracy is known to +-1 point."""
+    if trials < 4:
+        return "# (fixed trial count: too few trials for adaptive stopping)"
+    first = min(8, trials // 2)
+    return (f"# each task stops once its mean accuracy is known to +-1 point (95% interval), looked at\n"
+            f"# after {first}, {2 * first}, ... and at most {trials} trials\n"
+            f"[stopping]\ntolerance = 0.01\nmin_trials = {first}\n")
 
 
 def _physics() -> dict:

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from qtaml_hw.fidelity.driver import TopConfig
-from qtaml_hw.hdl.simulators import BUILD_ROOT, accel_sources, worker_suffix
+from qtaml_hw.hdl.simulators import BUILD_ROOT, accel_sources
 from qtaml_hw.hdl.standalone import build_standalone, run_parallel
+from qtaml_hw.fsio import write_text
 
 MAX_INJ = 1 << 16
 MAX_TILES = 1 << 10
@@ -224,10 +225,10 @@ def run_insim(plan: dict, *, simulator: str, procs: int | None = None) -> dict:
     with tempfile.TemporaryDirectory(dir=BUILD_ROOT / "insim") as tmp:
         tb = Path(tmp) / "xv_loop_tb.v"
         tb.write_text(loop_testbench(cfg))
-        tag = f"n{cfg.n}_{cfg.row_bits}{cfg.pass_bits}{cfg.ecc}{worker_suffix()}"
+        tag = f"n{cfg.n}_{cfg.row_bits}{cfg.pass_bits}{cfg.ecc}"
         src_copy = BUILD_ROOT / "insim" / f"xv_loop_tb_{tag}.v"
         if not src_copy.exists() or src_copy.read_text() != tb.read_text():
-            src_copy.write_text(tb.read_text())
+            write_text(src_copy, tb.read_text())  # atomic: parallel workers share this copy and its build
         t_build = time.perf_counter()
         argv = build_standalone(simulator=simulator, top="xv_loop_tb", sources=[*accel_sources(), src_copy])
         build_s = time.perf_counter() - t_build

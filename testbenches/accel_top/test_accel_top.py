@@ -21,8 +21,10 @@ CONFIGS = {
     "n4-saboteur": (TopConfig(n=4, row_bits=2, pass_bits=2, ecc=1, protect_bits=4, saboteur=1),
                     "saboteur_matches_schedule,leakage_flips_in_sram"),
 }
-# 16x16 on Icarus is ~70x slower than Verilator: one tile set there, everything on Verilator.
 FAULTS = {"verilator": 120, "icarus": 40}
+# Verilator builds of the 16x16 array (~90 s of CPU) and of the saboteur variant (~45 s) are heavy
+# (conftest.py): `make test` runs them on Icarus, `make test-all` on both simulators.
+HEAVY_CASES = {("verilator", "n16"), ("verilator", "n4-saboteur")}
 
 
 def run_top(cfg: TopConfig, simulator: str, *, testcase=None, faults=40):
@@ -36,7 +38,5 @@ def run_top(cfg: TopConfig, simulator: str, *, testcase=None, faults=40):
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_accel_top(simulator, name):
     cfg, cases = CONFIGS[name]
-    if simulator == "icarus" and name == "n16":
-        cases = "random_tiles_bit_exact"
     tests = list(cases.split(",") if cases else ALL_TESTS)
     run_top(cfg, simulator, testcase=",".join(tests), faults=FAULTS[simulator])

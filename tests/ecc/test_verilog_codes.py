@@ -99,6 +99,7 @@ def test_bch_tmr_exhaustive_icarus(tmp_path):
 
 
 @pytest.mark.sim
+@pytest.mark.heavy  # a ~40-80 s Verilator build of every codec; Icarus runs the same vectors in the default tier
 def test_bch_tmr_exhaustive_verilator(tmp_path):
     simulator_env()
     exe = shutil.which("verilator")

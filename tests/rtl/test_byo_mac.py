@@ -11,6 +11,10 @@ from qtaml_hw.fidelity.byo import leakage_masks
 from qtaml_hw.fidelity.design import load_design
 from qtaml_hw.memory import FlipModel
 
+# the user's cocotb test on Verilator is a ~30 s build; Icarus runs the same test in the default tier
+# (`make test-all` runs both; the crossval/sites commands on this design run in the default tier)
+HEAVY_CASES = {("verilator",)}
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "byo_mac"
 DESC = EXAMPLE / "mac_os.toml"
 

@@ -23,6 +23,8 @@ from qtaml_hw.selftest.program import BuildConfig, build_program, pe_faults
 
 pytestmark = pytest.mark.sim
 BUILD = BuildConfig.default(4)
+# the faulty netlist's Verilator build costs ~70 s of CPU; Icarus runs the same check in the default tier
+HEAVY_CASES = {("verilator",)}
 
 
 @functools.lru_cache(maxsize=1)

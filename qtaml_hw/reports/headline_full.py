@@ -18,7 +18,7 @@ from pathlib import Path
 
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.fsio import write_text
-from qtaml_hw.reports.headline_plots import markdown
+from qtaml_hw.reports.headline_plots import _ci, _fmt, markdown
 
 MODEL_ORDER = ("lenet5", "vgg", "resnet", "mobilenet", "vit")
 TITLE = "# Headline v2: full run (tables generated from docs/headline_full.json)"
@@ -65,10 +65,23 @@ def _run_line(run: dict) -> str:
     return text + f", {run['trials']} trials of a {run['trials_cap']} cap"
 
 
+def summary_table(rows: list[dict]) -> str:
+    """One line per (model, condition): both crossings, the ratio with its 95 % CI, rho* predicted and |ln|."""
+    lines = ["| model | condition | Uniform-MSP crossing | TAC crossing | Uniform/TAC bits [95% CI] | "
+             "rho* predicted (finite) | abs ln(pred/meas) |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        c = r["crossings_bpw"]
+        lines.append(f"| {r['model']} | {r['condition']} | {_fmt(c['uniform']['mean'])} | {_fmt(c['tac']['mean'])} | "
+                     f"**{_fmt(r['ratio_bits'])}** {_ci(r['ratio_bits_ci95'])} | {_fmt(r['rho_star_predicted'])} | "
+                     f"{_fmt(r.get('ln_rho_error', {}).get('finite'))} |")
+    return "\n".join(lines) + "\n"
+
+
 def full_markdown(doc: dict) -> str:
-    """The markdown of a collection: title, one line per run (command, times, trials), the tables."""
-    lines = [TITLE, "", *(_run_line(r) for r in doc.get("runs", [])), ""]
-    return "\n".join(lines) + "\n" + markdown(doc.get("rows", []))
+    """The markdown of a collection: title, one line per run (command, times, trials), a summary, the tables."""
+    lines = [TITLE, "", *(_run_line(r) for r in doc.get("runs", [])), "",
+             "Summary (mean criterion, protected bits per weight; the full tables follow):", ""]
+    return "\n".join(lines) + "\n" + summary_table(doc.get("rows", [])) + "\n" + markdown(doc.get("rows", []))
 
 
 def main(argv=None) -> int:

@@ -33,6 +33,9 @@ def test_merge_orders_models_and_replaces_a_rerun():
     text = full_markdown(doc)
     assert "`vit-run`: 10 s wall (5 s of it trials), 12 CPU s (user + sys), load average 9.1 8.0 7.0" in text
     assert "| lenet5 | symmetric" in text
+    lenet = doc["rows"][0]
+    assert f"| lenet5 | symmetric | {float(lenet['crossings_bpw']['uniform']['mean']):.2f} |" in text  # summary line
+    assert f"**{float(lenet['ratio_bits']):.2f}** [" in text
 
 
 def test_merge_refuses_incomplete_or_multi_model_runs():

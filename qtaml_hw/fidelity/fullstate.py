@@ -26,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from qtaml_hw.errors import QtamlError
+from qtaml_hw.fidelity.byo import state_words
 from qtaml_hw.fidelity.crossval import random_tiles
 from qtaml_hw.fidelity.design import DEFAULT_CLASS, Design, Site, design_sites, load_roles
 from qtaml_hw.fidelity.driver import TopConfig
@@ -133,7 +134,7 @@ def run_fullstate_rtl(plan: dict, *, simulator: str, progress: bool = False, zer
                                 "f_word", "f_mask", "f_cycle")}
     job |= {"site_paths": np.array([s.path for s in sites]),
             "site_memory": np.array([s.kind == "memory" for s in sites]),
-            "site_depth": np.array([s.depth for s in sites]),
+            "site_words": np.array([words for _, words in state_words(sites)]),
             "site_restore": np.array([s.cls in RESTORED_CLASSES for s in sites])}
     env = cfg.env() | {"QTAML_HANG_FACTOR": str(HANG_FACTOR), "QTAML_ZERO_STATE": str(int(zero_init))}
     res = run_job(simulator=simulator, toplevel="accel_top", sources=accel_sources(),

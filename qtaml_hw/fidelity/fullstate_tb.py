@@ -70,8 +70,8 @@ async def _reset(drv: AccelDriver):
 
 
 def _state_elements(job) -> list[tuple[str, int]]:
-    """(path, words) of every state element of the job's site list; words 0: a register."""
-    return [(str(p), int(d) if m else 0) for p, m, d in zip(job["site_paths"], job["site_memory"], job["site_depth"])]
+    """(path, words) of every state element of the job's site list (:func:`~qtaml_hw.fidelity.byo.state_words`)."""
+    return [(str(p), int(w)) for p, w in zip(job["site_paths"], job["site_words"])]
 
 
 @cocotb.test()

@@ -24,6 +24,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from qtaml_hw.errors import QtamlError
+
 
 @runtime_checkable
 class FaultModel(Protocol):
@@ -31,6 +33,24 @@ class FaultModel(Protocol):
 
     def per_bit(self, bits: int) -> tuple[np.ndarray, np.ndarray]:
         ...
+
+
+def checked_per_bit(model, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """``model.per_bit(bits)`` of any :class:`FaultModel`, checked: two float64 arrays of length ``bits`` in [0, 1].
+
+    Raises a one-line ``QtamlError`` for an object that is not a fault model or returns anything else.
+    """
+    if not isinstance(model, FaultModel):
+        raise QtamlError(f"flip_model must be a fault model with per_bit(bits) -> (p10, p01) "
+                         f"(memory.FaultModel, e.g. a FlipModel), got {type(model).__name__}")
+    try:
+        p10, p01 = (np.asarray(p, dtype=np.float64) for p in model.per_bit(bits))
+    except (TypeError, ValueError) as exc:
+        raise QtamlError(f"{type(model).__name__}.per_bit({bits}) must return two arrays: {exc}") from None
+    for name, p in (("p10", p10), ("p01", p01)):
+        if p.shape != (bits,) or not np.all(np.isfinite(p)) or p.min(initial=0.0) < 0.0 or p.max(initial=0.0) > 1.0:
+            raise QtamlError(f"{type(model).__name__}.per_bit({bits}): {name} must be {bits} probabilities in [0, 1]")
+    return p10, p01
 
 
 @runtime_checkable

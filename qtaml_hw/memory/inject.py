@@ -35,6 +35,7 @@ import numpy as np
 
 from qtaml_hw.errors import QtamlError, check_probability
 from qtaml_hw.memory.codes import check_bits_code, code_dtype
+from qtaml_hw.memory.fault_model import FaultModel, checked_per_bit
 from qtaml_hw.seeding import rng as make_rng
 
 _LE_WORD = np.dtype("<u8")  # lanes are addressed as little-endian bytes of 64-bit words
@@ -199,7 +200,7 @@ class _Sampler:
             target[elem] = combine(target[elem], mask)  # repeated indices all write the same value
 
 
-def flip_bits(codes, *, bits: int, flip_model: FlipModel, trials: int, seed: int, trial_offset: int = 0,
+def flip_bits(codes, *, bits: int, flip_model: FaultModel, trials: int, seed: int, trial_offset: int = 0,
               protect_msb: int = 0, key="inject") -> np.ndarray:
     """Faulty copies of ``codes``: array ``(trials, *codes.shape)`` of uint8/uint16 raw codes.
 
@@ -212,14 +213,12 @@ def flip_bits(codes, *, bits: int, flip_model: FlipModel, trials: int, seed: int
         raise QtamlError(f"trials must be a non-negative integer, got {trials!r}")
     if trial_offset < 0:
         raise QtamlError("trial_offset must be non-negative")
-    if not isinstance(flip_model, FlipModel):
-        raise QtamlError("flip_model must be a FlipModel")
+    p10, p01 = checked_per_bit(flip_model, bits)  # any memory.FaultModel (FlipModel, a measured per-bit map, ...)
     codes = np.asarray(codes)
     if codes.dtype.kind not in "ui" or (codes.size and (codes.min() < 0 or codes.max() >> bits)):
         raise QtamlError(f"codes must be unsigned {bits}-bit integers")
     dt = code_dtype(bits)
     flat = np.ascontiguousarray(codes, dtype=dt).reshape(-1)
-    p10, p01 = flip_model.per_bit(bits)
     active = [k for k in range(bits - protect_msb) if max(p10[k], p01[k]) > 0.0]
     out = np.empty((trials, flat.size), dtype=dt)
     if flat.size == 0 or not active:

@@ -17,26 +17,7 @@ from qtaml_hw.campaign import (SCHEMA_VERSION, ResultStore, execute_chunk, expan
                                task_id, write_report)
 from qtaml_hw.errors import QtamlError
 
-MEMORY_TOML = """
-[campaign]
-name = "t"
-kind = "memory"
-seed = 7
-trials = {trials}
-batch_trials = {batch}
-
-[memory]
-shape = [16, 16]
-bits = 8
-
-[faults]
-p_flip = [0.02, 0.1]
-r = 0.5
-
-[[plans]]
-strategy = "uniform"
-protect_msb = [0, 2]
-"""
+from campaign_configs import MEMORY_TOML  # noqa: E402  (tests/campaign is on sys.path)
 
 
 def write_cfg(tmp_path, trials=40, batch=8, name="cfg.toml", text=None) -> Path:

@@ -41,17 +41,33 @@ def test_fullstate_sample(simulator, tmp_path, capsys):
     assert wrong >= SAMPLE[simulator] // 20
 
 
+def _forced_plan(paths, bit: int, cycles, injections: int = 8):
+    """Full-state control plan whose injection j flips ``bit`` of ``paths[j]`` at run cycle ``cycles[j]``."""
+    plan = plan_fullstate(injections=injections, seed=1, classes=["control"], tile_every=4)
+    names = [s.path for s in plan["sites"]]
+    ones = np.ones(injections, np.int64)
+    return plan | {"f_site": np.array([names.index(p) for p in paths]), "f_word": 0 * ones, "f_bit": bit * ones,
+                   "f_mask": (1 << bit) * ones.astype(np.uint64), "f_cycle": np.asarray(cycles, np.int64)}
+
+
 def _extra_pass_plan(injections: int = 8):
-    """Full-state plan whose every injection flips bit 2 of the controller's pass count at cycle 0.
+    """Every injection flips bit 2 of the controller's pass count at cycle 0.
 
     P' = P ^ 4: tiles of 1-3 passes run 5-7 passes, and passes P..3 read activation-buffer rows
     no tile ever wrote (with zero weights: the model adds nothing); P = 4 gives P' = 0, a hang.
     """
-    plan = plan_fullstate(injections=injections, seed=1, classes=["control"], tile_every=4)
-    site = [s.path for s in plan["sites"]].index("u_ctrl.passes_q")
-    ones = np.ones(injections, np.int64)
-    return plan | {"f_site": site * ones, "f_word": 0 * ones, "f_bit": 2 * ones, "f_mask": 4 * ones.astype(np.uint64),
-                   "f_cycle": 0 * ones}
+    return _forced_plan(["u_ctrl.passes_q"] * injections, 2, [0] * injections, injections)
+
+
+@pytest.mark.sim
+def test_fullstate_busy_and_done_flips_are_predicted():
+    """busy_q cleared mid-run: done never rises (hang); done_q set mid-run: early done, clean result."""
+    plan = _forced_plan(["u_ctrl.busy_q", "u_ctrl.done_q"] * 4, 0, [0, 0, 3, 5, 1, 2, 4, 1])
+    res = check_fullstate(plan, run_fullstate_rtl(plan, simulator="verilator"))
+    ctrl = res["per_class"]["control"]
+    assert res["first_mismatch"] is None and ctrl["predicted"] == ctrl["agree"] == 8
+    assert ctrl["outcomes_per_register"]["u_ctrl.busy_q"]["hang"] == 4
+    assert ctrl["outcomes_per_register"]["u_ctrl.done_q"]["early_done"] == 4
 
 
 @pytest.mark.sim

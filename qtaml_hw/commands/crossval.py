@@ -115,8 +115,10 @@ def _run_fullstate(args, out) -> int:
               f"over {res['tiles']} tiles, seed {res['seed']}; state bits injected {res['state_bits_injected']}"
               f"/{res['state_bits']} ({100 * res['coverage']:.1f}%)")
         print(format_table(rows, floatfmt=".4g"))
-        print(f"model agreement {res['agree']}/{res['modelled_injections']} (datapath, ECC, buffers and the "
-              f"predicted control errors); RTL {res['rtl_injections_per_s']:.0f} injections/s")
+        other = [v for v in res["per_class"].values() if "predicted" in v]
+        print(f"model agreement {res['agree']}/{res['modelled_injections']} (datapath, ECC, buffers), "
+              f"{sum(v['agree'] for v in other)}/{sum(v['predicted'] for v in other)} (predicted control and "
+              f"status errors); RTL {res['rtl_injections_per_s']:.0f} injections/s")
     if not res["bit_exact"]:
         sys.stderr.write(f"crossval: first mismatch: {json.dumps(_to_jsonable(res['first_mismatch']))}\n")
         return 1

@@ -244,6 +244,18 @@ def _summarise(stats: dict) -> dict:
     return out
 
 
+def agreement_totals(per_class: dict) -> dict:
+    """Totals of :func:`check_fullstate`'s per-class rows: ``agree`` / ``modelled_injections`` over the
+    modelled classes, ``mismatches`` there, ``predicted_mismatches`` over the injections of the other
+    classes (control, status) that the model predicts, and ``bit_exact``: neither has a mismatch."""
+    modelled = [v for c, v in per_class.items() if c in MODELLED_CLASSES]
+    other = [v for c, v in per_class.items() if c not in MODELLED_CLASSES]
+    agree, total = sum(v["agree"] for v in modelled), sum(v["injections"] for v in modelled)
+    predicted_bad = sum(v["predicted"] - v["agree"] for v in other)
+    return {"agree": agree, "modelled_injections": total, "mismatches": total - agree,
+            "predicted_mismatches": predicted_bad, "bit_exact": total == agree and predicted_bad == 0}
+
+
 def run_fullstate(*, simulator: str, injections: int, seed: int, n: int = 4, classes=None, tile_every: int = 100,
                   progress: bool = False) -> dict:
     """Plan, run on the RTL, check: the report ``qtaml-hw crossval`` prints (docs/crossval.md)."""
@@ -254,16 +266,12 @@ def run_fullstate(*, simulator: str, injections: int, seed: int, n: int = 4, cla
     for j in np.flatnonzero([plan["sites"][int(s)].cls in MULTI_BIT_CLASSES for s in plan["f_site"]]):
         mask = int(plan["f_mask"][j])
         injected |= {(int(plan["f_site"][j]), int(plan["f_word"][j]), b) for b in range(64) if mask >> b & 1}
-    modelled = [v for c, v in res["per_class"].items() if c in MODELLED_CLASSES]
     res |= {"simulator": simulator, "n": plan["n"], "seed": seed, "mode": "fullstate", "classes": plan["classes"],
             "injections": injections, "state_bits": plan["state_bits"], "state_bits_injected": len(injected),
             "coverage": len(injected) / plan["state_bits"], "tiles": len(plan["tile_rows"]),
-            "ecc": "SECDED(39,32) on the top 4 bits of each weight",
-            "agree": sum(v["agree"] for v in modelled), "modelled_injections": sum(v["injections"] for v in modelled),
+            "ecc": "SECDED(39,32) on the top 4 bits of each weight", **agreement_totals(res["per_class"]),
             "x_reads": rtl["x_reads"], "x_state_bits": rtl["x_state_bits"], "rtl_sha256": rtl_digest(rtl),
             "crossings": rtl["crossings"], "crossings_per_injection": rtl["crossings"] / injections,
             "rtl_s": rtl["sim_s"], "rtl_load_s": rtl["load_s"], "launch_wall_s": rtl["wall_s"],
             "rtl_injections_per_s": injections / rtl["sim_s"]}
-    res["mismatches"] = res["modelled_injections"] - res["agree"]
-    res["bit_exact"] = res["mismatches"] == 0
     return res

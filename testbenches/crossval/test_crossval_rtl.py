@@ -8,11 +8,14 @@ datapath-only campaign; negative controls show that a wrong model is caught.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
+import qtaml_hw.fidelity.crossval as xv
+import qtaml_hw.fidelity.fullstate_model as fm
 from qtaml_hw.cli import main
 from qtaml_hw.fidelity.fullstate import check_fullstate, plan_fullstate, run_fullstate_rtl
 
@@ -60,14 +63,19 @@ def _extra_pass_plan(injections: int = 8):
 
 
 @pytest.mark.sim
-def test_fullstate_busy_and_done_flips_are_predicted():
-    """busy_q cleared mid-run: done never rises (hang); done_q set mid-run: early done, clean result."""
+def test_fullstate_busy_and_done_flips_are_predicted(monkeypatch):
+    """busy_q cleared mid-run: done never rises (hang); done_q set mid-run: early done, clean result.
+    Negative control: a model that forgets the early done disagrees on the same RTL records."""
     plan = _forced_plan(["u_ctrl.busy_q", "u_ctrl.done_q"] * 4, 0, [0, 0, 3, 5, 1, 2, 4, 1])
-    res = check_fullstate(plan, run_fullstate_rtl(plan, simulator="verilator"))
+    rtl = run_fullstate_rtl(plan, simulator="verilator")
+    res = check_fullstate(plan, rtl)
     ctrl = res["per_class"]["control"]
     assert res["first_mismatch"] is None and ctrl["predicted"] == ctrl["agree"] == 8
     assert ctrl["outcomes_per_register"]["u_ctrl.busy_q"]["hang"] == 4
     assert ctrl["outcomes_per_register"]["u_ctrl.done_q"]["early_done"] == 4
+    real = fm._control
+    monkeypatch.setattr(fm, "_control", lambda tile, inj: dataclasses.replace(real(tile, inj), early=False))
+    assert check_fullstate(plan, rtl)["per_class"]["control"]["agree"] == 4
 
 
 @pytest.mark.sim
@@ -104,8 +112,6 @@ def test_fullstate_covers_every_state_bit_verilator(capsys):
 @pytest.mark.sim
 def test_fullstate_catches_a_codec_blind_model(monkeypatch, capsys):
     """Negative control: a model that ignores stored check-bit faults disagrees with the RTL."""
-    import qtaml_hw.fidelity.fullstate_model as fm
-
     real = fm._decoded_word_run
     monkeypatch.setattr(fm, "_decoded_word_run", lambda tile, w, dm, cm: real(tile, w, dm, 0))
     code = main(["crossval", "--sim", "verilator", "--injections", "150", "--classes", "sram_check", "--seed", "5"])
@@ -125,10 +131,6 @@ def test_datapath_single_class_verilator(tmp_path, capsys):
 @pytest.mark.sim
 def test_datapath_reports_a_model_off_by_one_cycle(monkeypatch, capsys):
     """Negative control: a model that places weight flips one cycle late disagrees with the RTL."""
-    import dataclasses
-
-    import qtaml_hw.fidelity.crossval as xv
-
     real = xv.fault_effect
 
     def late_by_one(fault, a, w, **kw):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from qtaml_hw.fidelity.crossval import build_config, check, fault_of, plan_campaign, sram_depth, tile_of
-from qtaml_hw.fidelity.fullstate import rtl_digest
+from qtaml_hw.fidelity.fullstate import agreement_totals, rtl_digest
 from qtaml_hw.fidelity.reuse import CLASS_WIDTH
 from qtaml_hw.fidelity.schedule import FAULT_CLASSES, GemmSchedule, reference_output
 from qtaml_hw.errors import QtamlError
@@ -120,3 +120,16 @@ def test_rtl_digest_changes_with_any_record_field():
         other = {k: v.copy() for k, v in rec.items()}
         other[key][j] = other[key][j] + 1 if key != "hang" else True
         assert rtl_digest(other) != rtl_digest(rec), key
+
+
+def test_fullstate_totals_fail_on_a_predicted_control_mismatch():
+    """A disagreeing prediction of a control register makes the run not bit-exact (exit 1), like a datapath one."""
+    clean = {"weight": {"injections": 10, "agree": 10, "agreement": 1.0},
+             "control": {"injections": 7, "predicted": 3, "agree": 3, "agreement_on_predicted": 1.0}}
+    tot = agreement_totals(clean)
+    assert tot == {"agree": 10, "modelled_injections": 10, "mismatches": 0, "predicted_mismatches": 0,
+                   "bit_exact": True}
+    bad_control = clean | {"control": clean["control"] | {"agree": 2}}
+    assert agreement_totals(bad_control)["predicted_mismatches"] == 1 and not agreement_totals(bad_control)["bit_exact"]
+    bad_weight = clean | {"weight": clean["weight"] | {"agree": 9}}
+    assert agreement_totals(bad_weight)["mismatches"] == 1 and not agreement_totals(bad_weight)["bit_exact"]

@@ -79,12 +79,12 @@ def test_measure_trace_deterministic_and_bad_config():
 
 
 def test_nreg_defaults_follow_algorithm_1_schedule():
-    """Fine-tuning: ViT regularises the last half of its epochs, the 1-2 epoch CNN fine-tunes all of them;
-    from scratch: plain for the first half; an explicit --nreg wins; a short run still regularises."""
+    """Fine-tuning: the reference is the plain part, the regulariser is on from the first epoch;
+    from scratch: plain for the first half; an explicit --nreg wins."""
     spec = MethodSpec(method="hessian")
-    assert spec.hyperparameters("vit", 4)["n_reg"] == 2
-    assert spec.hyperparameters("vit", 2)["n_reg"] == 1
+    assert spec.hyperparameters("vit", 4)["n_reg"] == 0
     assert spec.hyperparameters("lenet5", 2)["n_reg"] == 0
-    assert spec.hyperparameters("resnet", 1)["n_reg"] == 0
     assert MethodSpec(method="hessian", pretrained=False).n_reg_for(60, "vit") == 30
-    assert MethodSpec(method="hessian", n_reg=3).n_reg_for(4, "vit") == 3
+    assert MethodSpec(method="hessian", n_reg=2).hyperparameters("vit", 4)["n_reg"] == 2
+    with pytest.raises(QtamlError):
+        MethodSpec(method="hessian", n_reg=4).check_epochs(4)

@@ -13,7 +13,9 @@ multi-bit mask of 1-3 bits in the same word.  The RTL runs them all in one launc
 the reuse-factor model, ECC classes through the Python SECDED codec plus the golden GEMM
 on the words the read port returns (outputs and the RTL's corrected/uncorrectable counts
 bit-exact), buffers through the schedule, and the predictable control errors (skipped or
-extra passes, a wrong row count, a corrupted cycle counter, corrupted status counters).
+extra passes, a wrong row count, a corrupted cycle counter, a cleared busy or set done flag,
+corrupted status counters).  Before reset every state element is set to 0 on both simulators
+(:func:`qtaml_hw.fidelity.byo.zero_state`; Icarus would start at X).
 Control outcomes (masked / wrong outputs / detected / hang) are measured per register.
 """
 

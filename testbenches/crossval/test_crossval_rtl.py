@@ -105,6 +105,7 @@ def test_fullstate_covers_every_state_bit_verilator(capsys):
     res = json.loads(capsys.readouterr().out)
     assert code == 0, res["first_mismatch"]
     assert res["state_bits_injected"] == res["state_bits"] == 2721 and res["coverage"] == 1.0
+    assert res["predicted_mismatches"] == 0 and res["x_reads"] == res["x_state_bits"] == 0
     assert res["per_class"]["control"]["outcomes"]["hang"] > 0  # control faults that hang are measured
     assert res["per_class"]["sram"]["outcomes"]["detected"] > 0  # multi-bit SRAM masks flagged by SECDED
 

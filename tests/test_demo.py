@@ -10,6 +10,22 @@ from qtaml_hw.cli import main
 from qtaml_hw.physics import calibrate, operating_point
 
 
+def test_demo_quick_chain_without_rtl(tmp_path, capsys):
+    """The fast tier's demo: the whole chain on 2 trials x 50 images (the slow tier runs it larger)."""
+    out = tmp_path / "out"
+    assert main(["demo", "--out", str(out), "--workers", "0", "--sim", "none", "--json", "--trials", "2",
+                 "--test-subset", "50"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    ref = operating_point(calibrate("gc3t-65nm"), 2e-4, r=0.1)
+    assert res["physics"]["p10"] == pytest.approx(float(ref["p10"]))
+    assert {r["strategy"] for r in res["rows"]} >= {"none", "uniform", "tac", "tac+mc", "uniform+secded"}
+    assert res["campaign"]["trials_run"] == 2 * res["campaign"]["tasks"]
+    md = (out / "report.md").read_text()
+    assert "1. Physics" in md and "Skipped (`--sim none`)" in md
+    assert (out / "campaign.toml").exists() and (out / "metric_vs_overhead.png").exists()
+
+
+@pytest.mark.slow  # two demo runs (~65 s of CPU); test_demo_quick_chain_without_rtl is the fast tier's
 def test_demo_chain_without_rtl_then_rerun_with_other_sizes(tmp_path, capsys):
     out = tmp_path / "out"
     base = ["demo", "--out", str(out), "--workers", "0", "--sim", "none", "--json"]
@@ -50,6 +66,7 @@ def test_demo_bad_input_one_line_exit_2(tmp_path, capsys):
 
 
 @pytest.mark.sim
+@pytest.mark.slow  # the demo plus its RTL step (~35 s of CPU); testbenches/layer checks the RTL layer itself
 def test_demo_protected_layer_on_the_rtl(tmp_path, capsys):
     out = tmp_path / "out"
     rc = main(["demo", "--out", str(out), "--quick", "--trials", "2", "--test-subset", "50", "--workers", "0",

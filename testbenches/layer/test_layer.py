@@ -89,6 +89,7 @@ def test_paired_software_faults_give_identical_accuracy_on_rtl(simulator):
 
 
 @pytest.mark.sim
+@pytest.mark.slow  # statistical (~25 s of CPU); bit-exactness of the same layer is in the fast tier
 def test_rtl_and_software_sources_same_accuracy_distribution():
     """Short fixed-seed two-sample check (the long one is benchmarks/bench_replay.py)."""
     setup = setup_layer(model="lenet5", layer="conv2", n=8, images=4)

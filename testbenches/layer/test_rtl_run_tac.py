@@ -24,6 +24,7 @@ from qtaml_hw.tac import corrected_dequantize
 
 
 @pytest.mark.sim
+@pytest.mark.slow  # ~45 s of CPU; the fast tier runs the same path via test_rtl_run_cli_tac_json
 def test_tac_plan_with_secded_on_rtl_matches_software_simulation():
     setup = setup_layer(model="lenet5", layer="conv2", n=8, images=2)
     fm = FlipModel.symmetric(0.02)

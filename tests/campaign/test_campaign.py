@@ -188,6 +188,7 @@ def test_partial_run_resumes_to_identical_result(tmp_path):
     assert_same(all_trials(tmp_path / "full.sqlite"), all_trials(part))
 
 
+@pytest.mark.slow  # 5 CLI processes killed at random moments; test_engine kills an adaptive run in the fast tier
 @pytest.mark.timeout(150)  # 5 CLI starts; generous for a loaded 2-core machine
 def test_sigkill_at_random_moments_then_resume(tmp_path):
     """SIGKILL the CLI runner several times mid-run; the resumed store equals an uninterrupted run."""

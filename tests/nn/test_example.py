@@ -15,6 +15,7 @@ from qtaml_hw.nn import tensors_from_loader
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "custom_model.py"
 
 
+@pytest.mark.slow  # trains the example's model (6 epochs); the loader API is tested below
 def test_custom_model_example(capsys):
     main = runpy.run_path(str(EXAMPLE))["main"]
     res = main(["--trials", "8", "--p-flip", "0.02", "--epochs", "6"])

@@ -74,7 +74,7 @@ def test_mean_correction_makes_the_layer_output_unbiased():
     qt = s.qmodel.layer("conv2").qtensor
     from qtaml_hw.memory import flip_bits
 
-    trials = 400
+    trials = 160
     codes = flip_bits(qt.codes, bits=8, flip_model=fm, trials=trials, seed=0, protect_msb=4, key="mc")
     clean = layer(xin).double()
     g, z, _ = correction_coefficients(bits=8, code="twos", flip_model=fm, protect_msb=4)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import warnings
 
 import distributed
@@ -69,12 +70,29 @@ def _quiet_dask() -> None:
     warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
 
 
+def _probe_tcp(address: str) -> None:
+    """Fail at once, in one line, when nothing listens at a ``tcp://host:port`` scheduler address.
+
+    ``distributed.Client`` retries a refused connection until its 10 s timeout; a plain TCP connect
+    tells "connection refused" in milliseconds.  Other schemes (tls, inproc) go straight to Dask.
+    """
+    scheme, _, rest = address.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme != "tcp" or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=3.0).close()
+    except OSError as exc:
+        raise QtamlError(f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}") from None
+
+
 def open_dask(settings, address: str | None = None) -> DaskExecutor:
     """An executor for ``--dask ADDRESS`` or the ``[dask]`` section (options already allow-listed)."""
     _quiet_dask()
     address = address or (settings.address if settings is not None else None)
     if address:
         address = check_address(address)
+        _probe_tcp(address)
         try:
             return DaskExecutor(distributed.Client(address, timeout="10s"), own=True)
         except (OSError, TimeoutError, ValueError) as exc:

@@ -36,9 +36,14 @@ def test_rtl_gemm_icarus_with_flips(cli):
     assert res["cycles"] == 2 * (2 + 1 + 4 + 8)
 
 
+# the Verilator run is a build of its own (~25 s); Icarus checks the same counts in the fast tier
+HEAVY_CASES = {("test_rtl_gemm_ecc_counts_match_codec", "verilator")}
+
+
 @pytest.mark.sim
-def test_rtl_gemm_ecc_counts_match_codec(cli):
-    code, out, err = cli("rtl-gemm", "--sim", "verilator", "--n", "4", "--k", "16", "--p-flip", "0.01",
+@pytest.mark.parametrize("simulator", ["icarus", "verilator"])
+def test_rtl_gemm_ecc_counts_match_codec(cli, simulator):
+    code, out, err = cli("rtl-gemm", "--sim", simulator, "--n", "4", "--k", "16", "--p-flip", "0.01",
                          "--ecc", "--protect-bits", "4", "--seed", "1", "--json")
     assert code == 0, err
     res = json.loads(out)

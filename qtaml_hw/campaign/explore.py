@@ -40,9 +40,9 @@ def parse_code(text: str) -> tuple[str, int, int]:
             v = int(text[len(prefix):])
             if fam == "bch" and 1 <= v <= 8:
                 return "bch", v, 3
-            if fam == "rep" and 2 <= v <= 9:
+            if fam == "rep" and 2 <= v <= 15:
                 return "rep", 2, v
-    raise QtamlError(f"unknown code {text!r}: use none, sec, secded, bch<T> (T 1..8), tmr or rep<C> (C 2..9)")
+    raise QtamlError(f"unknown code {text!r}: use none, sec, secded, bch<T> (T 1..8), tmr or rep<C> (C 2..15)")
 
 
 def parse_plan(text: str) -> tuple[str, float]:

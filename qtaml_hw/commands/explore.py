@@ -59,7 +59,8 @@ def _floats(text: str, what: str) -> list[float]:
 
 
 def _codec_ge(code: str, widths: set, cache: dict, no_area: bool):
-    """NAND2 eq. of one encoder + decoder per distinct width (repetition is bitwise: m x its 8-bit codec)."""
+    """NAND2 eq. of one encoder + decoder per distinct width (repetition is bitwise: m x its 8-bit codec,
+    or 2m x its 4-bit codec above 9 copies, whose 8-bit check word would not fit one uint64)."""
     from qtaml_hw.campaign.explore import parse_code
 
     fam, t, copies = parse_code(code)
@@ -74,7 +75,7 @@ def _codec_ge(code: str, widths: set, cache: dict, no_area: bool):
 
     total = 0.0
     for m in sorted(widths):
-        k = 8 if fam == "rep" else 8 * m
+        k = (8 if copies <= 9 else 4) if fam == "rep" else 8 * m
         key = {"bch": f"bch-t{t}:{k}", "rep": f"rep{copies}:{k}"}.get(fam, f"{fam}:{k}")
         if key not in cache:
             n = build_code(fam, k, t=t).n
@@ -84,7 +85,7 @@ def _codec_ge(code: str, widths: set, cache: dict, no_area: bool):
                 cache[key] = ecc_area(fam, k, t=t, copies=copies)["ecc_ge"]
         if cache[key] is None:
             return None
-        total += cache[key] * (m if fam == "rep" else 1)
+        total += cache[key] * (m * 8 // k if fam == "rep" else 1)
     return total
 
 

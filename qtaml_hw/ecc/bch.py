@@ -180,8 +180,8 @@ class Repetition:
 
     def __init__(self, data_bits: int, copies: int = 3):
         k = _check_k(data_bits)
-        if not isinstance(copies, (int, np.integer)) or not 2 <= copies <= 9:
-            raise QtamlError(f"repetition copies must be in 2..9, got {copies!r}")
+        if not isinstance(copies, (int, np.integer)) or not 2 <= copies <= 15:
+            raise QtamlError(f"repetition copies must be in 2..15, got {copies!r}")
         if k * (copies - 1) > 64:
             raise QtamlError(f"repetition: k x (copies - 1) = {k * (copies - 1)} check bits exceed one uint64 word")
         self.h = None

@@ -173,7 +173,7 @@ class ECCSampler:
             raise QtamlError(f"unknown code {code!r}; choose one of {', '.join(CODE_FAMILY)}")
         if erasure not in ERASURES:
             raise QtamlError(f"erasure must be one of {', '.join(ERASURES)}, got {erasure!r}")
-        build_code(code, 8, t=t, copies=copies)  # validates t / copies
+        build_code(code, 1 if code == "rep" else 8, t=t, copies=copies)  # validates t / copies
         self.flip_model = flip_model
         self.protect = dict(protect or {})
         self.code, self.t, self.copies, self.interleave = code, int(t), int(copies), int(interleave)

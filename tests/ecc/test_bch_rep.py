@@ -102,3 +102,26 @@ def test_repetition_exhaustive(copies):
         else:
             assert int(data[i]) == want
             assert status[i] == (CLEAN if all(f in (0, copies) for f in flips) else CORRECTED)
+
+
+def test_repetition_beyond_nine_copies_corrects_up_to_half_and_checks_its_word():
+    """rep13 on 5 bits: any 6 flips of a bit's 13 copies are corrected, 7 are not; 8 bits x 12 copies refused."""
+    import pytest
+
+    from qtaml_hw.campaign.explore import parse_code
+    from qtaml_hw.errors import QtamlError
+
+    assert parse_code("rep13") == ("rep", 2, 13) and parse_code("rep15")[2] == 15
+    with pytest.raises(QtamlError, match="C 2..15"):
+        parse_code("rep16")
+    code = Repetition(5, 13)
+    data = np.array([0b10110], np.uint64)
+    cw = code.encode(data)
+    for nflip, ok in ((6, True), (7, False)):
+        check = cw.check.copy()
+        for c in range(nflip):  # flip bit 1 in the first `nflip` check copies
+            check ^= np.uint64(1 << (c * 5 + 1))
+        out, _ = code.decode((cw.data, check))
+        assert (int(out[0]) == int(data[0])) == ok
+    with pytest.raises(QtamlError, match="exceed one uint64"):
+        Repetition(8, 11)

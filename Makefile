@@ -9,9 +9,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo)
 # pytest-xdist workers for `make test` / `make test-fast` (a number or "auto"); 2 = both cores of the
-# reference machine. Each worker runs one math thread (tests/conftest.py).
+# reference machine. Each worker runs one math thread (tests/conftest.py); worksteal rebalances the tail.
 JOBS ?= 2
-PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS)
+PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) --dist worksteal
 
 .PHONY: setup sim-tools demo test test-all test-fast bench models lint-rtl clean help
 

@@ -5,13 +5,12 @@ tier skips, with their reason:
 
 * ``@pytest.mark.heavy``: a simulator case whose own build or run costs more than ~20 s of CPU
   while the same design is checked on the other simulator (or a cheaper configuration) in the
-  fast tier;
+  fast tier.  A test module may instead name heavy parameter combinations in ``HEAVY_CASES``:
+  tuples of parameter values, optionally with the test's name (``("verilator", "n16")``,
+  ``("test_x", "icarus")``), all of which must match;
 * ``@pytest.mark.slow``: end-to-end runs (the whole demo, SIGKILL-and-resume of real CLI
   processes, a network layer's accuracy distribution on the RTL, Yosys synthesis of the whole
   accelerator, the full-state coverage campaign) whose parts are tested in the fast tier.
-  A test module may instead name heavy
-parameter combinations in ``HEAVY_CASES``: tuples of parameter values, optionally with the test's
-name (``("verilator", "n16")``, ``("test_x", "icarus")``), all of which must match.
 """
 
 from __future__ import annotations

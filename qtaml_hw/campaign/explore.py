@@ -140,7 +140,8 @@ class ExploreKind:
     def prepare(self, params: ExploreParams) -> dict:
         return model_context(params.target)
 
-    def _sampler(self, params: ExploreParams, fm: FlipModel):
+    def sampler(self, params: ExploreParams, fm: FlipModel):
+        """The point's weight sampler (its construction checks the code against every word width it stores)."""
         fam, t, copies = parse_code(params.code)
         protect = dict(params.protect)
         mc = parse_plan(params.plan)[0] == "tac"
@@ -165,7 +166,7 @@ class ExploreKind:
     def run(self, ctx: dict, params: ExploreParams, *, seed: int, start: int, count: int) -> dict:
         fm, _ = params.flip_model()
         res = evaluate_faulty(ctx["qmodel"], ctx["x"], ctx["y"], trials=count, seed=seed,
-                              weight_sampler=self._sampler(params, fm), batch_trials=count, trial_offset=start)
+                              weight_sampler=self.sampler(params, fm), batch_trials=count, trial_offset=start)
         return {"accuracy": np.asarray(res.accuracy, dtype=np.float64)}
 
 

@@ -90,7 +90,7 @@ def _codec_ge(code: str, widths: set, cache: dict, no_area: bool):
 
 
 def _tasks(args, target, refreshes, codes, plans):
-    from qtaml_hw.campaign.explore import ExploreParams, plan_protect
+    from qtaml_hw.campaign.explore import ExploreKind, ExploreParams, plan_protect
     from qtaml_hw.campaign.kinds import make_task
     from qtaml_hw.campaign.stopping import Stopping
 
@@ -106,6 +106,7 @@ def _tasks(args, target, refreshes, codes, plans):
             for code in codes:
                 p = ExploreParams(target=target, cell=args.cell, refresh_s=t, code=code, plan=plan, protect=protect,
                                   law=args.law, r=args.r, erasure=args.erasure)
+                ExploreKind().sampler(p, fm)  # a code that cannot hold this plan's words: one line before any trial
                 tasks.append(make_task("explore", p, ask))
     return tasks
 
@@ -156,9 +157,9 @@ def run(args) -> int:
     refreshes = (_floats(args.refresh_s, "--refresh-s") if args.refresh_s
                  else [float(f"{cal.refresh_for(p):.3g}") for p in (0.01, 0.03, 0.1)])
     target = ModelTarget(name=args.model, test_subset=args.test_subset)
+    tasks = _tasks(args, target, refreshes, codes, plans)  # every point checked before anything is written
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = _tasks(args, target, refreshes, codes, plans)
     summary = run_tasks(tasks, seed=args.seed, out=out / "explore.sqlite", name=f"explore-{args.model}",
                         workers=args.workers, batch_trials=min(args.trials, 16), progress=not args.json)
     cache_path = out / "codec_area.json"

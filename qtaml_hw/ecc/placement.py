@@ -173,11 +173,14 @@ class ECCSampler:
             raise QtamlError(f"unknown code {code!r}; choose one of {', '.join(CODE_FAMILY)}")
         if erasure not in ERASURES:
             raise QtamlError(f"erasure must be one of {', '.join(ERASURES)}, got {erasure!r}")
-        build_code(code, 1 if code == "rep" else 8, t=t, copies=copies)  # validates t / copies
+        self.group = 1 if code == "rep" else int(group)
+        # t / copies checked on every word width this plan stores (e.g. rep13 fits 5 bits, not 6), so a
+        # plan the code cannot hold is refused here rather than when its first layer is sampled
+        for m in sorted({int(v) for v in (protect or {}).values() if v > 0}) or [1]:
+            build_code(code, self.group * m, t=t, copies=copies)
         self.flip_model = flip_model
         self.protect = dict(protect or {})
         self.code, self.t, self.copies, self.interleave = code, int(t), int(copies), int(interleave)
-        self.group = 1 if code == "rep" else int(group)
         self.dequantize = dequantize
         self.erasure = erasure
         self.counts: dict[str, dict] = {}

@@ -65,7 +65,9 @@ def test_explore_cli_small_run_and_resume(cli, tmp_path):
 
 
 @pytest.mark.parametrize("argv", [["--codes", "golay"], ["--plans", "tac:-1"], ["--refresh-s", "-1"],
-                                  ["--refresh-s", "2e12"], ["--cell", "nope"]])
+                                  ["--refresh-s", "2e12"], ["--cell", "nope"],
+                                  ["--codes", "rep13", "--plans", "uniform:6", "--refresh-s", "2e-4"]])
 def test_explore_bad_input(cli, tmp_path, argv):
     code, out, err = cli("explore", "--out", str(tmp_path / "x"), "--no-area", *argv)
     assert code == 2 and len(err.strip().splitlines()) == 1 and out == ""
+    assert not (tmp_path / "x").exists()  # refused before anything is written

@@ -29,7 +29,6 @@ from qtaml_hw.hdl.inject import flip_after_edges, resolve, xor_now
 CLOCK_NS = 10
 
 
-
 def resolved_unsigned(value) -> int:
     """A read bus as an unsigned int, X/Z bits read as 0.
 
@@ -42,6 +41,7 @@ def resolved_unsigned(value) -> int:
     if set(bits) <= {"0", "1"}:
         return int(bits, 2)
     return int("".join(b if b in "01" else "0" for b in bits), 2)
+
 
 class RowPassLimits:
     """``max_rows = 2^row_bits`` and ``max_passes = 2^pass_bits`` of an ``accel_top`` build

@@ -130,5 +130,5 @@ async def fullstate_campaign(dut):
         last = report_progress(j + 1, n_inj, t0, last)
     x_state = unknown_state_bits(dut, elements)
     np.savez(os.environ["QTAML_JOB_OUT"], outs=outs, cycles=cycles, corrected=corr, uncorrectable=unc, hang=hang,
-             x_reads=drv.x_reads, x_state_bits=x_state, early=early, reloaded=reloaded, crossings=drv.crossings, wall_s=time.perf_counter() - t0,
-             load_s=load_s)
+             x_reads=drv.x_reads, x_state_bits=x_state, early=early, reloaded=reloaded, crossings=drv.crossings,
+             wall_s=time.perf_counter() - t0, load_s=load_s)

@@ -88,3 +88,80 @@ def test_nreg_defaults_follow_algorithm_1_schedule():
     assert MethodSpec(method="hessian", n_reg=2).hyperparameters("vit", 4)["n_reg"] == 2
     with pytest.raises(QtamlError):
         MethodSpec(method="hessian", n_reg=4).check_epochs(4)
+
+
+def _bn_net(seed: int = 0) -> nn.Module:
+    g = torch.Generator().manual_seed(seed)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+        model[1].running_mean.copy_(torch.randn(4, generator=g))  # running statistics far from a batch's own
+        model[1].running_var.copy_(torch.rand(4, generator=g) * 3 + 0.5)
+    return model
+
+
+@pytest.mark.parametrize("mode", ["deployed", "train"])
+def test_batchnorm_trace_mode_regularises_the_chosen_function(mode):
+    """With BatchNorm, ``deployed`` regularises the eval-mode (running-statistics) Hessian trace and
+    ``train`` the batch-statistics one; the task loss is the training-mode loss in both, and the
+    eval-mode forward leaves the running statistics to the training forward alone."""
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(16, 1, 8, 8, generator=g), torch.randint(0, 3, (16,), generator=g)
+    model = _bn_net()
+    model.train()
+    step = HessianStep(HessianConfig(n_reg=0, n_iter=2, trace_mode=mode), seed=0)
+    gen_state = step.generator.get_state()
+    stats_before = model[1].running_mean.clone()
+    ref = _bn_net()
+    ref.train()
+    F.cross_entropy(ref(x), y)  # the one training-mode forward the step should also make
+    step(model, x, y, epoch=0, batch_index=1)
+    assert model.training
+    torch.testing.assert_close(model[1].running_mean, ref[1].running_mean)
+    assert not torch.allclose(model[1].running_mean, stats_before)
+    got = model[0].weight.grad.clone()
+
+    fresh = _bn_net()
+    fresh.train()
+    loss = F.cross_entropy(fresh(x), y)
+    if mode == "deployed":
+        fresh.eval()
+        trace_loss = F.cross_entropy(fresh(x), y)
+        fresh.train()
+    else:
+        trace_loss = loss
+    gen = torch_generator(0, "x")
+    gen.set_state(gen_state)
+    params = [fresh[0].weight, fresh[4].weight]
+    tr = hutchinson_samples(trace_loss, params, n_iter=2, generator=gen, create_graph=True).mean()
+    assert step.traces == [pytest.approx(float(tr.detach()))]
+    alpha = 0.1 * abs(float(loss.detach())) / abs(float(tr.detach()))
+    expect = torch.autograd.grad(loss + alpha * tr, fresh[0].weight)[0]
+    torch.testing.assert_close(got, expect, rtol=1e-4, atol=1e-6)
+
+
+def test_deployed_trace_differs_from_training_mode_trace_with_batchnorm():
+    """The two modes see different Hessians on a BatchNorm net (the reason for ``deployed``), and the
+    same one on a net without BatchNorm."""
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.randn(16, 1, 8, 8, generator=g), torch.randint(0, 3, (16,), generator=g)
+    traces = {}
+    for mode in ("deployed", "train"):
+        model = _bn_net()
+        model.train()
+        step = HessianStep(HessianConfig(n_reg=0, n_iter=4, trace_mode=mode), seed=0)
+        step(model, x, y, epoch=0, batch_index=1)
+        traces[mode] = step.traces[0]
+    assert traces["deployed"] != pytest.approx(traces["train"], rel=1e-3)
+    d = load_dataset("digits")
+    for_lenet = []
+    for mode in ("deployed", "train"):
+        torch.manual_seed(0)  # the same initial weights for both modes
+        model = build_model("lenet5", image_size=8)
+        step = HessianStep(HessianConfig(n_reg=0, n_iter=1, trace_mode=mode), seed=0)
+        step(model, d.x_train[:16], d.y_train[:16], epoch=0, batch_index=1)
+        for_lenet.append(step.traces[0])
+    assert for_lenet[0] == for_lenet[1]
+    with pytest.raises(QtamlError, match="trace mode"):
+        HessianConfig(trace_mode="eval")

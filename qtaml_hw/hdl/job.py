@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from cocotb_tools.runner import get_results
 
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.fsio import write_text
@@ -109,20 +108,20 @@ def run_user_test(*, simulator: str, toplevel: str, sources, test_file: Path, pa
     failed_msg = None
     with sim_output_to(log_path):
         try:
-            results = run_cocotb(toplevel=toplevel, sources=sources, test_module=test_file.stem, simulator=simulator,
+            counts = run_cocotb(toplevel=toplevel, sources=sources, test_module=test_file.stem, simulator=simulator,
                                  parameters=parameters, defines=defines, test_dir=test_file.parent, extra_env=env,
                                  testcase=testcase, seed=seed, waves_on_failure=False)
         except (AssertionError, RuntimeError) as exc:
             failed_msg = str(exc).splitlines()[0] if str(exc) else "failed"
-            results = None
+            counts = None
     wall = time.perf_counter() - t0
-    if results is None:
+    if counts is None:
         counts = _FAILED.search(failed_msg or "")
         if counts is None:
             raise QtamlError(f"{simulator} build/run of {test_file.name} failed ({failed_msg[:120]}); see {log_path}")
         return {"tests": int(counts.group(2)), "failed": int(counts.group(1)), "wall_s": wall, "log": str(log_path)}
-    num_tests, num_failed = get_results(results)
-    return {"tests": int(num_tests), "failed": int(num_failed), "wall_s": wall, "log": str(log_path)}
+    num_tests, num_failed = counts
+    return {"tests": num_tests, "failed": num_failed, "wall_s": wall, "log": str(log_path)}
 
 
 def report_progress(done: int, total: int, t0: float, last_report: float) -> float:

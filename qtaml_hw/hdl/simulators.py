@@ -241,12 +241,13 @@ def run_cocotb(
     waves: bool = False,
     seed: int | None = None,
     waves_on_failure: bool = True,
-) -> Path:
+) -> tuple[int, int]:
     """Build ``toplevel`` on ``simulator`` and run cocotb tests from ``test_module``.
 
     ``defines``: Verilog macros (``{"QTAML_SABOTEUR": 1}``: the optional saboteur ports).  Pass
-    ``test_dir`` = the directory of ``test_module`` (it must be importable).  Returns the results XML path; raises
-    ``AssertionError`` when any cocotb test failed, so a pytest launcher fails with it;
+    ``test_dir`` = the directory of ``test_module`` (it must be importable).  Returns ``(tests, failed)``
+    (``failed`` is 0: the process's run directory is removed after a clean run); raises
+    ``AssertionError`` when any cocotb test failed (the run directory stays, with its log), so a pytest launcher fails with it;
     with ``waves_on_failure`` the failing run is repeated once with tracing (VCD) in a
     ``<build>_waves`` directory that the message names.
     """
@@ -284,7 +285,9 @@ def run_cocotb(
                                            test_dir=test_dir, extra_env=extra_env, testcase=testcase, seed=seed))
         raise AssertionError(f"{num_failed}/{num_tests} cocotb tests failed in {test_module} on {simulator}; "
                              f"log and waves under {where}")
-    return Path(results)
+    if not waves:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return int(num_tests), int(num_failed)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.fsio import write_text
-from qtaml_hw.reports.headline_plots import _ci, _fmt, markdown
+from qtaml_hw.reports.headline_plots import fmt_ci, fmt_num, markdown
 
 MODEL_ORDER = ("lenet5", "vgg", "resnet", "mobilenet", "vit")
 TITLE = "# Headline v2: full run (tables generated from docs/headline_full.json)"
@@ -71,9 +71,9 @@ def summary_table(rows: list[dict]) -> str:
              "rho* predicted (finite) | abs ln(pred/meas) |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         c = r["crossings_bpw"]
-        lines.append(f"| {r['model']} | {r['condition']} | {_fmt(c['uniform']['mean'])} | {_fmt(c['tac']['mean'])} | "
-                     f"**{_fmt(r['ratio_bits'])}** {_ci(r['ratio_bits_ci95'])} | {_fmt(r['rho_star_predicted'])} | "
-                     f"{_fmt(r.get('ln_rho_error', {}).get('finite'))} |")
+        lines.append(f"| {r['model']} | {r['condition']} | {fmt_num(c['uniform']['mean'])} | {fmt_num(c['tac']['mean'])} | "
+                     f"**{fmt_num(r['ratio_bits'])}** {fmt_ci(r['ratio_bits_ci95'])} | {fmt_num(r['rho_star_predicted'])} | "
+                     f"{fmt_num(r.get('ln_rho_error', {}).get('finite'))} |")
     return "\n".join(lines) + "\n"
 
 

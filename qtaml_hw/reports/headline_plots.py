@@ -12,7 +12,8 @@ LABELS = {"uniform": "Uniform-MSP", "uniform_posterior": "Uniform-MSP + posterio
           "tac_plain": "TAC plan, plain read", "tac_unbiased": "TAC plan + unbiased read", "magnitude": "magnitude"}
 
 
-def _fmt(v, digits: int = 2) -> str:
+def fmt_num(v, digits: int = 2) -> str:
+    """A table number: fixed ``digits``; NaN/None as "n/a", +inf as "not reached" (a crossing beyond the grid)."""
     if isinstance(v, str):  # JSON keeps non-finite numbers as strings
         v = float(v)
     if v is None or (isinstance(v, float) and np.isnan(v)):
@@ -22,8 +23,9 @@ def _fmt(v, digits: int = 2) -> str:
     return f"{v:.{digits}f}"
 
 
-def _ci(ci) -> str:
-    return f"[{_fmt(ci[0])}, {_fmt(ci[1])}]"
+def fmt_ci(ci) -> str:
+    """A 95 % interval as ``[lo, hi]`` with :func:`fmt_num`'s rules."""
+    return f"[{fmt_num(ci[0])}, {fmt_num(ci[1])}]"
 
 
 def markdown(rows: list[dict]) -> str:
@@ -35,17 +37,17 @@ def markdown(rows: list[dict]) -> str:
         err = r.get("ln_rho_error", {})
         lines.append(
             f"| {r['model']} | {r['condition']} (p10={r['p10']:g}, p01={r['p01']:g}) | {r['clean_accuracy']:.3f} | "
-            f"{_fmt(r['ratio_bits'])} {_ci(r['ratio_bits_ci95'])} | {_fmt(r['ratio_bits_p5'])} "
-            f"{_ci(r['ratio_bits_p5_ci95'])} | {_fmt(r['ratio_overhead_word'])} {_ci(r['ratio_overhead_word_ci95'])} | "
-            f"{_fmt(r.get('ratio_bits_vs_uniform_posterior'))} {_ci(r.get('ratio_bits_vs_uniform_posterior_ci95', [None, None]))} | "
-            f"{_fmt(r['rho_star_predicted'])} / {_fmt(r.get('rho_star_predicted_first_order'))} | "
-            f"{_fmt(r['rho_star_measured'])} | {_fmt(err.get('finite'))} / {_fmt(err.get('first_order'))} |")
+            f"{fmt_num(r['ratio_bits'])} {fmt_ci(r['ratio_bits_ci95'])} | {fmt_num(r['ratio_bits_p5'])} "
+            f"{fmt_ci(r['ratio_bits_p5_ci95'])} | {fmt_num(r['ratio_overhead_word'])} {fmt_ci(r['ratio_overhead_word_ci95'])} | "
+            f"{fmt_num(r.get('ratio_bits_vs_uniform_posterior'))} {fmt_ci(r.get('ratio_bits_vs_uniform_posterior_ci95', [None, None]))} | "
+            f"{fmt_num(r['rho_star_predicted'])} / {fmt_num(r.get('rho_star_predicted_first_order'))} | "
+            f"{fmt_num(r['rho_star_measured'])} | {fmt_num(err.get('finite'))} / {fmt_num(err.get('first_order'))} |")
     lines += ["", "Crossing budgets (bits/weight, mean / 5th-percentile criterion):", "",
               "| model | condition | " + " | ".join(LABELS.get(s, s) for s in LABELS) + " |", "|" + "---|" * (2 + len(LABELS))]
     for r in rows:
         c = r["crossings_bpw"]
         lines.append(f"| {r['model']} | {r['condition']} | " + " | ".join(
-            f"{_fmt(c[s]['mean'])} / {_fmt(c[s]['p5'])}" if s in c else "-" for s in LABELS) + " |")
+            f"{fmt_num(c[s]['mean'])} / {fmt_num(c[s]['p5'])}" if s in c else "-" for s in LABELS) + " |")
     lines += ["", "Read maps at Uniform-MSP m protected bits: exact weight MSE (LSB^2) and measured mean accuracy:", "",
               "| model | condition | m | plain | unbiased | per-bit posterior | posterior (TAC) |", "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -59,7 +61,7 @@ def markdown(rows: list[dict]) -> str:
     if wk:
         lines += ["", "TAC plan (plain read) minus magnitude's monotone envelope, budgets <= 1.25 bits/weight:", "",
                   "| model | condition | largest gap (pp) |", "|---|---|---|"]
-        lines += [f"| {r['model']} | {r['condition']} | {_fmt(r['wkb_vs_magnitude']['max_gap_pp'], 1)} |" for r in wk]
+        lines += [f"| {r['model']} | {r['condition']} | {fmt_num(r['wkb_vs_magnitude']['max_gap_pp'], 1)} |" for r in wk]
     return "\n".join(lines) + "\n"
 
 

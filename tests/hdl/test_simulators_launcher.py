@@ -44,3 +44,23 @@ def test_failure_reported_and_waves_kept(tmp_path):
 
     dumps = list(Path(where).glob("*.fst")) + list(Path(where).glob("*.vcd"))
     assert dumps and dumps[0].stat().st_size > 0, f"no waveform in {where}"
+
+
+PASSING_TB = FAILING_TB.replace("always_fails", "passes").replace('assert False, "deliberate failure"', "assert True")
+
+
+@pytest.mark.sim
+def test_clean_run_returns_counts_and_leaves_no_run_directory(tmp_path):
+    """A passing run returns (tests, failed) and removes its per-process run directory (results.xml)."""
+    import os
+
+    from qtaml_hw.hdl.simulators import worker_suffix
+
+    (tmp_path / "tb_passes.py").write_text(PASSING_TB)
+    counts = run_cocotb(toplevel="weight_sram", sources=rtl_sources("weight_sram"), test_module="tb_passes",
+                        simulator="icarus", parameters={"AddrBits": 2}, test_dir=tmp_path)
+    assert counts == (1, 0)
+    from qtaml_hw.hdl.simulators import BUILD_ROOT
+
+    left = list(BUILD_ROOT.glob(f"icarus/**/run{worker_suffix()}_{os.getpid()}"))
+    assert left == []

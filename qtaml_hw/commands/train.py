@@ -48,6 +48,8 @@ def add_arguments(parser) -> None:
     g.add_argument("--hutchinson", type=positive_int, default=1, help="hessian: Rademacher vectors per estimate")
     g.add_argument("--trace-mode", default="deployed",
                    help="hessian: deployed (default; eval-mode trace for BatchNorm nets) or train (as written)")
+    g.add_argument("--alpha-from", default="sample",
+                   help="hessian: alpha's |trace| from this step's estimate (sample, as written) or the running mean")
     g.add_argument("--reg-scale", type=finite_float, default=0.1, help="hessian: alpha = scale |loss|/|trace| (0.1)")
     g.add_argument("--srl-sigma", type=finite_float, default=0.1, help="SRL noise level theta (default 0.1)")
     add_seed(parser)
@@ -60,7 +62,7 @@ def _specs(args):
     common = dict(p10=args.p10, r=args.r, plan=args.plan, budget_bpw=args.budget_bpw, protect_msb=args.protect_msb,
                   lambda_rob=args.lambda_rob, noise_start=args.noise_start, n_reg=args.nreg,
                   hutchinson=args.hutchinson, reg_scale=args.reg_scale,
-                  trace_mode=args.trace_mode, srl_sigma=args.srl_sigma)
+                  trace_mode=args.trace_mode, alpha_from=args.alpha_from, srl_sigma=args.srl_sigma)
     if args.method == "all":
         return [MethodSpec(method=m, pretrained=True, **common) for m in METHODS]
     spec = MethodSpec(method=args.method, pretrained=(args.finetune if args.method == "standard"

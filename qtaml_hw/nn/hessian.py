@@ -35,6 +35,7 @@ from qtaml_hw.nn.robust import memory_params
 
 
 TRACE_MODES = ("deployed", "train")
+ALPHA_FROM = ("sample", "running")
 
 
 def has_batchnorm(model: nn.Module) -> bool:
@@ -51,8 +52,11 @@ class HessianConfig:
     scale: float = 0.1
     every: int = 2
     trace_mode: str = "deployed"   # "deployed": eval-mode trace for BatchNorm nets; "train": as written
+    alpha_from: str = "sample"     # alpha's |trace|: this step's estimate (as written) or the running mean
 
     def __post_init__(self):
+        if self.alpha_from not in ALPHA_FROM:
+            raise QtamlError(f"unknown alpha source {self.alpha_from!r}; choose one of {', '.join(ALPHA_FROM)}")
         if self.trace_mode not in TRACE_MODES:
             raise QtamlError(f"unknown Hessian trace mode {self.trace_mode!r}; choose one of {', '.join(TRACE_MODES)}")
         if self.n_reg < 0:
@@ -141,8 +145,9 @@ class HessianStep:
         grads = torch.autograd.grad(trace_loss, params, create_graph=True)
         trace = hutchinson_samples(trace_loss, params, n_iter=self.cfg.n_iter, generator=self.generator,
                                    create_graph=True, grads=grads).mean()
-        alpha = self.cfg.scale * abs(float(loss.detach())) / max(abs(float(trace.detach())), 1e-12)
         self.traces.append(float(trace.detach()))
+        denom = abs(self.traces[-1]) if self.cfg.alpha_from == "sample" else float(np.mean(np.abs(self.traces)))
+        alpha = self.cfg.scale * abs(float(loss.detach())) / max(denom, 1e-12)
         (loss + alpha * trace).backward()
         return loss
 

@@ -25,7 +25,7 @@ import torch
 
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.memory import FlipModel
-from qtaml_hw.nn.hessian import TRACE_MODES, HessianConfig, HessianStep, measure_trace
+from qtaml_hw.nn.hessian import ALPHA_FROM, TRACE_MODES, HessianConfig, HessianStep, measure_trace
 from qtaml_hw.nn.models import build_model
 from qtaml_hw.nn.quantized import QuantizedModel
 from qtaml_hw.nn.robust import NoiseAwareConfig, NoiseAwareStep
@@ -59,6 +59,7 @@ class MethodSpec:
     hutchinson: int = 1
     reg_scale: float = 0.1
     trace_mode: str = "deployed"    # hessian: eval-mode trace for BatchNorm nets (nn.hessian docstring)
+    alpha_from: str = "sample"      # hessian: alpha's |trace| from this step's estimate or the running mean
     srl_sigma: float = 0.1
     pretrained: bool = True         # fine-tune the reference checkpoint (it supplies Algorithm 1's first NReg epochs)
     extra: dict = field(default_factory=dict)
@@ -84,6 +85,8 @@ class MethodSpec:
                 raise QtamlError(f"{name.replace('_', '-')} must be >= 0, got {v}")
         if self.hutchinson < 1:
             raise QtamlError(f"hutchinson vectors must be >= 1, got {self.hutchinson}")
+        if self.alpha_from not in ALPHA_FROM:
+            raise QtamlError(f"unknown alpha source {self.alpha_from!r}; choose one of {', '.join(ALPHA_FROM)}")
         if self.trace_mode not in TRACE_MODES:
             raise QtamlError(f"unknown Hessian trace mode {self.trace_mode!r}; choose one of {', '.join(TRACE_MODES)}")
 
@@ -118,7 +121,7 @@ class MethodSpec:
                     "lambda_rob": self.lambda_rob, "noise_start": self.noise_start_for(epochs)}
         if self.method == "hessian":
             return {"n_reg": self.n_reg_for(epochs, arch), "hutchinson": self.hutchinson, "reg_scale": self.reg_scale,
-                    "every": 2, "trace_mode": self.trace_mode}
+                    "every": 2, "trace_mode": self.trace_mode, "alpha_from": self.alpha_from}
         if self.method == "srl":
             return {"srl_sigma": self.srl_sigma}
         return {}
@@ -169,7 +172,8 @@ def build_training(spec: MethodSpec, *, arch: str, epochs: int, seed: int, x_cal
         return step, hook, state
     if spec.method == "hessian":
         step = HessianStep(HessianConfig(n_reg=spec.n_reg_for(epochs, arch), n_iter=spec.hutchinson,
-                                         scale=spec.reg_scale, trace_mode=spec.trace_mode), seed=seed)
+                                         scale=spec.reg_scale, trace_mode=spec.trace_mode,
+                                         alpha_from=spec.alpha_from), seed=seed)
         state["traces"] = step.traces
         return step, None, state
     return None, None, state

@@ -165,3 +165,31 @@ def test_deployed_trace_differs_from_training_mode_trace_with_batchnorm():
     assert for_lenet[0] == for_lenet[1]
     with pytest.raises(QtamlError, match="trace mode"):
         HessianConfig(trace_mode="eval")
+
+
+def test_running_alpha_divides_by_the_mean_estimate_so_far():
+    """``alpha_from = "running"``: alpha = 0.1 |loss| / mean(|trace estimates so far|), not this step's."""
+    d = load_dataset("digits")
+    x, y = d.x_train[:16], d.y_train[:16]
+    torch.manual_seed(0)
+    model = build_model("lenet5", image_size=8)
+    step = HessianStep(HessianConfig(n_reg=0, n_iter=1, alpha_from="running"), seed=0)
+    model.zero_grad()
+    step(model, x, y, epoch=0, batch_index=1)
+    gen_state = step.generator.get_state()
+    model.zero_grad()
+    snapshot = {k: v.clone() for k, v in model.state_dict().items()}
+    step(model, x, y, epoch=0, batch_index=3)
+    got = model.conv1.weight.grad.clone()
+    model.load_state_dict(snapshot)
+    step.generator.set_state(gen_state)
+    params = [m.weight for m in (model.conv1, model.conv2, model.fc1, model.fc2, model.fc3)]
+    loss = F.cross_entropy(model(x), y)
+    tr = hutchinson_samples(loss, params, n_iter=1, generator=step.generator, create_graph=True).mean()
+    assert step.traces[1] == pytest.approx(float(tr.detach()))
+    alpha = 0.1 * abs(float(loss.detach())) / np.mean(np.abs(step.traces))
+    assert np.mean(np.abs(step.traces)) != pytest.approx(abs(step.traces[1]))  # the two rules differ here
+    expect = torch.autograd.grad(loss + alpha * tr, model.conv1.weight)[0]
+    torch.testing.assert_close(got, expect, rtol=1e-4, atol=1e-6)
+    with pytest.raises(QtamlError, match="alpha source"):
+        HessianConfig(alpha_from="ema")

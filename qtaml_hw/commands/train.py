@@ -46,8 +46,8 @@ def add_arguments(parser) -> None:
     g.add_argument("--nreg", type=nonneg_int, default=None,
                    help="hessian: epochs before the regulariser switches on (default 0 fine-tuning, epochs/2 scratch)")
     g.add_argument("--hutchinson", type=positive_int, default=1, help="hessian: Rademacher vectors per estimate")
-    g.add_argument("--trace-mode", default="deployed",
-                   help="hessian: deployed (default; eval-mode trace for BatchNorm nets) or train (as written)")
+    g.add_argument("--trace-mode", default="train",
+                   help="hessian: train (default, as written) or deployed (eval-mode trace for BatchNorm nets)")
     g.add_argument("--alpha-from", default="sample",
                    help="hessian: alpha's |trace| from this step's estimate (sample, as written) or the running mean")
     g.add_argument("--reg-scale", type=finite_float, default=0.1, help="hessian: alpha = scale |loss|/|trace| (0.1)")

@@ -12,11 +12,11 @@ task loss.  The parameters are the memory weights (Conv/Linear), the ones leakag
 BatchNorm: in training mode a BatchNorm layer normalises by the minibatch's own statistics, so the
 Hessian of the training-mode loss is that of a different function from the deployed, eval-mode
 network (running statistics); measured on the ResNet it was ~21-24 against ~150 (docs/training.md).
-For a network with BatchNorm the trace term is therefore the Hutchinson trace of the *eval-mode*
-loss on the same minibatch (``HessianConfig.trace_mode = "deployed"``, the default), and the task
-loss stays the training-mode one; without BatchNorm (and with no dropout in these models) both
-modes are the same function, so nothing changes.  ``trace_mode = "train"`` is Algorithm 1 read
-literally.
+``HessianConfig.trace_mode = "deployed"`` regularises instead the Hutchinson trace of the
+*eval-mode* loss on the same minibatch (the task loss stays the training-mode one); without
+BatchNorm (and with no dropout in these models) both modes are the same function.  The default,
+``"train"``, is Algorithm 1 read literally: on the ResNet the deployed variant raised the measured
+eval-mode trace (docs/training.md, "Hessian variants"), so it is an option, not the default.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class HessianConfig:
     n_iter: int = 1
     scale: float = 0.1
     every: int = 2
-    trace_mode: str = "deployed"   # "deployed": eval-mode trace for BatchNorm nets; "train": as written
+    trace_mode: str = "train"      # "train": as written; "deployed": eval-mode trace for BatchNorm nets
     alpha_from: str = "sample"     # alpha's |trace|: this step's estimate (as written) or the running mean
 
     def __post_init__(self):

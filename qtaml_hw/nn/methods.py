@@ -58,7 +58,7 @@ class MethodSpec:
     n_reg: int | None = None        # hessian: NReg (default epochs // 2 from scratch, FINETUNE_NREG fine-tuning)
     hutchinson: int = 1
     reg_scale: float = 0.1
-    trace_mode: str = "deployed"    # hessian: eval-mode trace for BatchNorm nets (nn.hessian docstring)
+    trace_mode: str = "train"       # hessian: "deployed" = eval-mode trace for BatchNorm nets (nn.hessian docstring)
     alpha_from: str = "sample"      # hessian: alpha's |trace| from this step's estimate or the running mean
     srl_sigma: float = 0.1
     pretrained: bool = True         # fine-tune the reference checkpoint (it supplies Algorithm 1's first NReg epochs)

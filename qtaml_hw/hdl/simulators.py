@@ -245,11 +245,10 @@ def run_cocotb(
     """Build ``toplevel`` on ``simulator`` and run cocotb tests from ``test_module``.
 
     ``defines``: Verilog macros (``{"QTAML_SABOTEUR": 1}``: the optional saboteur ports).  Pass
-    ``test_dir`` = the directory of ``test_module`` (it must be importable).  Returns ``(tests, failed)``
-    (``failed`` is 0: the process's run directory is removed after a clean run); raises
-    ``AssertionError`` when any cocotb test failed (the run directory stays, with its log), so a pytest launcher fails with it;
-    with ``waves_on_failure`` the failing run is repeated once with tracing (VCD) in a
-    ``<build>_waves`` directory that the message names.
+    ``test_dir`` = the directory of ``test_module`` (it must be importable).  Returns ``(tests, 0)`` and
+    removes the process's run directory; raises ``AssertionError`` (run directory kept) when any failed,
+    so a pytest launcher fails with it; with ``waves_on_failure`` the failing run is repeated once with
+    tracing (VCD) in a ``<build>_waves`` directory that the message names.
     """
     check_simulator(simulator)
     params, defs = dict(sorted((parameters or {}).items())), dict(sorted((defines or {}).items()))

@@ -179,15 +179,17 @@ def test_correct(model, x, y, *, batch_size: int = 500) -> np.ndarray:
                                for i in range(0, len(x), batch_size)]).astype(np.float64)
 
 
-def trace_comparison(models_dir="models", *, probes: int = 32, images: int = 256, seed: int = 0) -> list[dict]:
+def trace_comparison(models_dir="models", *, probes: int = 32, images: int = 256, seed: int = 0,
+                     archs=None) -> list[dict]:
     """Measured Hessian trace (memory weights, mean cross-entropy on the first ``images`` training
     images) of ``<arch>_standard`` vs ``<arch>_hessian``: the same images and the same Rademacher
     probes for both (seeded), so the per-probe difference gives a paired 95 % t-interval; also the paired
-    float-accuracy difference on the test images (``trace_accdiff*``: per-image correctness, Hessian - standard)."""
+    float-accuracy difference on the test images (``trace_accdiff*``: per-image correctness, Hessian - standard).
+    ``archs``: only these architectures (default: every one with both checkpoints)."""
     found = {(a, m) for a, m, _ in checkpoints(models_dir)}
     out = []
     for arch in ARCHS:
-        if (arch, "standard") not in found or (arch, "hessian") not in found:
+        if (archs is not None and arch not in archs) or (arch, "standard") not in found or (arch, "hessian") not in found:
             continue
         samples, acc, correct = {}, {}, {}
         for method in ("standard", "hessian"):

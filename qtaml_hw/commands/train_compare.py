@@ -21,20 +21,30 @@ def add_arguments(parser) -> None:
     parser.add_argument("--markdown", default=None, help="also write the tables to this Markdown file")
     parser.add_argument("--trace-probes", type=nonneg_int, default=32,
                         help="Rademacher probes for the standard-vs-Hessian trace table (0: skip; default 32)")
+    parser.add_argument("--trace-only", action="store_true",
+                        help="only the standard-vs-Hessian trace table (no fault campaigns); --checkpoint "
+                             "<arch>_hessian limits it to those architectures")
     add_seed(parser)
     add_json(parser)
 
 
 def run(args) -> int:
     from qtaml_hw.campaign.training import CompareSettings, markdown, run_comparison, trace_comparison, trace_markdown
+    from qtaml_hw.errors import QtamlError
     from qtaml_hw.fsio import write_text
 
-    settings = CompareSettings(trials=args.trials, test_subset=args.test_subset, seed=args.seed,
-                               workers=args.workers)
-    table = run_comparison(args.out, models_dir=args.models_dir, settings=settings, progress=not args.json,
-                           only=args.checkpoint)
-    traces = trace_comparison(args.models_dir, probes=args.trace_probes, seed=args.seed) if args.trace_probes else []
-    text = markdown(table) + ("\n" + trace_markdown(traces) if traces else "")
+    if args.trace_only and not args.trace_probes:
+        raise QtamlError("--trace-only needs --trace-probes >= 1")
+    table = []
+    if not args.trace_only:
+        settings = CompareSettings(trials=args.trials, test_subset=args.test_subset, seed=args.seed,
+                                   workers=args.workers)
+        table = run_comparison(args.out, models_dir=args.models_dir, settings=settings, progress=not args.json,
+                               only=args.checkpoint)
+    archs = ({c.split("_")[0] for c in args.checkpoint} if args.checkpoint else None)
+    traces = (trace_comparison(args.models_dir, probes=args.trace_probes, seed=args.seed, archs=archs)
+              if args.trace_probes else [])
+    text = (markdown(table) if table else "") + ("\n" + trace_markdown(traces) if traces else "")
     if args.markdown:
         write_text(args.markdown, text)
     if args.json:

@@ -59,3 +59,24 @@ def test_trace_comparison_pairs_trace_and_accuracy(tmp_path):
     assert row["trace_accdiff_lo"] <= row["trace_accdiff"] <= row["trace_accdiff_hi"]
     assert row["trace_difference"] == pytest.approx(row["trace_hessian"] - row["trace_standard"])
     assert "| lenet5 |" in trace_markdown([row])
+
+
+def test_trace_only_cli_runs_no_campaign_and_filters_architectures(cli, tmp_path):
+    """`train-compare --trace-only`: the trace table alone (no stores written), limited by --checkpoint."""
+    manifest = json.loads((MODELS / "manifest.json").read_text())
+    keep = {k: v for k, v in manifest["models"].items() if k in ("lenet5_standard", "lenet5_hessian")}
+    for name in keep:
+        shutil.copy(MODELS / f"{name}.safetensors", tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps({**manifest, "models": keep}))
+    out_dir = tmp_path / "out"
+    code, out, err = cli("train-compare", "--models-dir", str(tmp_path), "--out", str(out_dir), "--trace-only",
+                         "--trace-probes", "2", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["rows"] == [] and [r["arch"] for r in res["hessian_trace"]] == ["lenet5"]
+    assert not out_dir.exists()
+    code, out, err = cli("train-compare", "--models-dir", str(tmp_path), "--trace-only", "--checkpoint",
+                         "resnet_hessian", "--trace-probes", "2", "--json")
+    assert code == 0 and json.loads(out)["hessian_trace"] == []
+    code, out, err = cli("train-compare", "--models-dir", str(tmp_path), "--trace-only", "--trace-probes", "0")
+    assert code == 2 and "--trace-only needs" in err and len(err.strip().splitlines()) == 1

@@ -7,6 +7,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+SMOKE := sim/build/.simulators-ok
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo)
 # pytest-xdist workers for `make test` / `make test-fast` (a number or "auto"); 2 = both cores of the
 # reference machine. Each worker runs one math thread (tests/conftest.py); worksteal rebalances the tail.
@@ -25,8 +26,14 @@ help:
 	@echo "make models    - retrain every checkpoint in models/ from its seed"
 	@echo "make clean     - remove build/, sim/build/, out/ and the pytest cache"
 
-setup: $(STAMP) sim-tools
+setup: $(STAMP) sim-tools $(SMOKE)
 	@echo "setup: $(VENV) and the simulators are ready"
+
+# Build and run a small design on each simulator once (qtaml_hw/hdl/smoke.py): says whether the
+# installation works, and puts Verilator's runtime library into ccache before the tests start.
+$(SMOKE): $(STAMP) | sim-tools
+	$(PY) -m qtaml_hw.hdl.smoke
+	@touch $@
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "qtaml-hw needs Python 3.11 (found $$($(PYTHON) --version 2>&1)); install python3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }

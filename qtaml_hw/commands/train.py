@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from qtaml_hw.commands._common import (add_json, add_seed, emit_json, finite_float, format_table, nonneg_int,
-                                       positive_int, probability)
+                                       positive_float, positive_int, probability)
 
 NAME = "train"
 HELP = "train the reference models (or robust variants: noise-aware, SRL, Hessian) and write checkpoints + manifest"
@@ -27,6 +27,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dataset", default="mnist", help="mnist (default) or digits")
     parser.add_argument("--out", default="models", help="checkpoint directory (default models/)")
     parser.add_argument("--epochs", type=positive_int, default=None, help="override the recipe's epochs")
+    parser.add_argument("--lr", type=positive_float, default=None,
+                        help="override the recipe's peak learning rate (fine-tuning: after its 0.3x factor)")
+    parser.add_argument("--optimizer", default="adamw", help="adamw (every recipe; default) or sgd (momentum 0.9)")
     parser.add_argument("--train-subset", type=positive_int, default=None,
                         help="use only the first N training images (smoke runs)")
     parser.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads (default 2)")
@@ -119,7 +122,7 @@ def _entry(args, name, arch_cfg, cfg, spec, model, record, data, n_train):
     entry = {"arch": spec.arch_for(name), "config": arch_cfg, "dataset": args.dataset,
              "split": SPLIT_DOC[args.dataset], "n_train": int(n_train), "n_test": int(len(data.x_test)),
              "seed": args.seed,
-             "train": {**train_cfg, "optimizer": "AdamW+OneCycle", "augment": "random shift",
+             "train": {**train_cfg, "optimizer": cfg.optimizer_label, "augment": "random shift",
                        "seconds": record["seconds"], "final_loss": record["final_loss"], "torch": torch.__version__,
                        "threads": args.threads},
              "n_params": int(sum(p.numel() for p in model.parameters())),
@@ -141,6 +144,8 @@ def _recipe(args, name, spec):
         cfg = dataclasses.replace(cfg, epochs=FINETUNE_EPOCHS[name], lr=cfg.lr * FINETUNE_LR_FACTOR)
     if args.epochs:
         cfg = dataclasses.replace(cfg, epochs=args.epochs)
+    if args.lr is not None or args.optimizer != cfg.optimizer:
+        cfg = dataclasses.replace(cfg, lr=cfg.lr if args.lr is None else args.lr, optimizer=args.optimizer)
     spec.check_epochs(cfg.epochs)
     return cfg
 

@@ -24,6 +24,9 @@ from qtaml_hw.nn.srl import seed_noise
 log = logging.getLogger(__name__)
 
 
+OPTIMIZERS = ("adamw", "sgd")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters of one training run (stored verbatim in the manifest)."""
@@ -34,11 +37,24 @@ class TrainConfig:
     weight_decay: float = 1e-4
     shift: float = 2.0
     label_smoothing: float = 0.0
+    optimizer: str = "adamw"        # "adamw" (every recipe) or "sgd" (momentum 0.9, same weight decay and schedule)
     config: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.epochs <= 0 or self.batch_size <= 0 or not self.lr > 0:
             raise QtamlError("epochs, batch_size and lr must be positive")
+        if self.optimizer not in OPTIMIZERS:
+            raise QtamlError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+    @property
+    def optimizer_label(self) -> str:
+        """The optimiser and schedule as the manifest records them."""
+        return {"adamw": "AdamW", "sgd": "SGD(momentum 0.9)"}[self.optimizer] + "+OneCycle"
+
+    def make_optimizer(self, params):
+        if self.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=self.lr, momentum=0.9, weight_decay=self.weight_decay)
+        return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
 
 
 # Per-architecture recipes used by `qtaml-hw train --all`.
@@ -107,7 +123,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, cfg: Trai
                 p.zero_()
             # remaining 1-D parameters (norm scales) keep their deterministic default of 1
     g = torch_generator(seed, "batches")
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = cfg.make_optimizer(model.parameters())
     steps = cfg.epochs * ((len(x) + cfg.batch_size - 1) // cfg.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
     history = []

@@ -86,6 +86,8 @@ def test_calibrate_bad_input_one_line(cli, argv, needle):
     (["--method", "noise-aware", "--lambda-rob", "-0.5"], "non-negative"),
     (["--method", "hessian", "--nreg", "9", "--epochs", "3"], "NReg"),
     (["--method", "hessian", "--trace-mode", "eval"], "unknown Hessian trace mode"),
+    (["--method", "hessian", "--alpha-from", "ema"], "unknown alpha source"),
+    (["--method", "hessian", "--optimizer", "lion"], "unknown optimizer"),
     (["--method", "srl"], "residual"),
 ])
 def test_train_bad_input_one_line(cli, argv, needle, tmp_path):

@@ -41,3 +41,24 @@ def test_random_shift_translates_by_whole_pixels():
 def test_bad_config():
     with pytest.raises(QtamlError):
         TrainConfig(epochs=0)
+    with pytest.raises(QtamlError, match="unknown optimizer"):
+        TrainConfig(optimizer="lion")
+
+
+def test_sgd_optimizer_is_sgd_with_momentum_and_trains_deterministically():
+    """``optimizer = "sgd"``: torch SGD, momentum 0.9, the recipe's weight decay; same seed, same
+    weights; a different model from the AdamW run; the manifest label says which."""
+    cfg = TrainConfig(epochs=2, batch_size=32, lr=0.05, optimizer="sgd")
+    opt = cfg.make_optimizer(torch.nn.Linear(2, 2).parameters())
+    assert isinstance(opt, torch.optim.SGD) and opt.defaults["momentum"] == 0.9
+    assert opt.defaults["weight_decay"] == cfg.weight_decay
+    assert cfg.optimizer_label == "SGD(momentum 0.9)+OneCycle" and TrainConfig().optimizer_label == "AdamW+OneCycle"
+    d = load_dataset("digits")
+    runs = []
+    for c in (cfg, cfg, TrainConfig(epochs=2, batch_size=32, lr=0.05)):
+        model = build_model("lenet5", image_size=8)
+        hist = train_model(model, d.x_train[:256], d.y_train[:256], cfg=c, seed=1)
+        runs.append((model.state_dict(), hist))
+    assert all(torch.equal(runs[0][0][k], runs[1][0][k]) for k in runs[0][0])
+    assert not torch.equal(runs[0][0]["fc1.weight"], runs[2][0]["fc1.weight"])
+    assert runs[0][1][-1]["loss"] < runs[0][1][0]["loss"]

@@ -81,8 +81,16 @@ lint-rtl: setup
 bench: setup
 	$(PY) -m benchmarks.run_all
 
+# models/hessian_sgd: standard + Hessian (running alpha) fine-tunes with SGD, the pairs whose measured
+# Hessian trace is lower (docs/training.md, "Hessian regularisation with SGD"); peak lr 0.01 CNNs, 0.001 ViT
+HESSIAN_SGD := lenet5:0.01 resnet:0.01 vit:0.001
 models: setup
 	$(VENV)/bin/qtaml-hw train --all --method all --out models
+	@for m in $(HESSIAN_SGD); do a=$${m%%:*}; lr=$${m##*:}; \
+	  $(VENV)/bin/qtaml-hw train --model $$a --method standard --finetune --optimizer sgd --lr $$lr \
+	    --reference-dir models --out models/hessian_sgd --seed 0 && \
+	  $(VENV)/bin/qtaml-hw train --model $$a --method hessian --alpha-from running --optimizer sgd --lr $$lr \
+	    --reference-dir models --out models/hessian_sgd --seed 0 || exit 1; done
 
 clean:
 	rm -rf build sim/build out .pytest_cache

@@ -26,6 +26,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--all", action="store_true", help="train every architecture")
     parser.add_argument("--dataset", default="mnist", help="mnist (default) or digits")
     parser.add_argument("--out", default="models", help="checkpoint directory (default models/)")
+    parser.add_argument("--reference-dir", default=None,
+                        help="fine-tuning: read the reference <arch> from here (default: --out)")
     parser.add_argument("--epochs", type=positive_int, default=None, help="override the recipe's epochs")
     parser.add_argument("--lr", type=positive_float, default=None,
                         help="override the recipe's peak learning rate (fine-tuning: after its 0.3x factor)")
@@ -95,14 +97,14 @@ def _jobs(args, names, specs):
 
 
 def _reference(args, name, trained):
-    """The reference model of ``name``: trained in this run, or loaded from ``--out``."""
+    """The reference model of ``name``: trained in this run, or loaded from ``--reference-dir`` (default ``--out``)."""
     from qtaml_hw.errors import QtamlError
     from qtaml_hw.nn.checkpoint import load_model
 
     if name in trained:
         return trained[name]
     try:
-        return load_model(name, models_dir=args.out)[0]
+        return load_model(name, models_dir=args.reference_dir or args.out)[0]
     except QtamlError:
         return None
 
@@ -160,7 +162,8 @@ def _train_one(args, name, spec, data, x, y, trained):
         arch_cfg["srl_sigma"] = spec.srl_sigma
     reference = _reference(args, name, trained) if spec.pretrained else None
     if spec.pretrained and reference is None:
-        raise QtamlError(f"no reference checkpoint {name!r} in {args.out}; run `qtaml-hw train --model {name}` first")
+        raise QtamlError(f"no reference checkpoint {name!r} in {args.reference_dir or args.out}; "
+                         f"run `qtaml-hw train --model {name}` first")
     label = spec.checkpoint_name(name)
     print(f"training {label} on {args.dataset} ({cfg.epochs} epochs, {spec.method})", file=sys.stderr, flush=True)
     model, rec = train_with_method(spec, arch=name, config=arch_cfg, cfg=cfg, x=x, y=y, seed=args.seed,

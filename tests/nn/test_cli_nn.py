@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,18 @@ def test_train_bad_input(cli, tmp_path):
 def test_top_level_help_lists_train_and_eval(cli):
     code, out, _ = cli("--help")
     assert code == 0 and "train" in out and "eval" in out
+
+
+def test_finetune_from_reference_dir_with_sgd_records_the_recipe(cli, tmp_path):
+    """--reference-dir reads the reference elsewhere (models/), --optimizer/--lr land in the manifest."""
+    models = Path(__file__).resolve().parents[2] / "models"
+    code, out, err = cli("train", "--model", "lenet5", "--method", "standard", "--finetune", "--optimizer", "sgd",
+                         "--lr", "0.01", "--epochs", "1", "--train-subset", "256", "--reference-dir", str(models),
+                         "--out", str(tmp_path), "--json")
+    assert code == 0, err
+    entry = json.loads((tmp_path / "manifest.json").read_text())["models"]["lenet5_standard"]
+    assert entry["train"]["optimizer"] == "SGD(momentum 0.9)+OneCycle" and entry["train"]["lr"] == 0.01
+    assert not (tmp_path / "lenet5.safetensors").exists()  # the reference was read, not copied or retrained
+    code, _, err = cli("train", "--model", "lenet5", "--method", "hessian", "--reference-dir", str(tmp_path / "none"),
+                       "--out", str(tmp_path / "o"))
+    assert code == 2 and "no reference checkpoint 'lenet5'" in err and len(err.strip().splitlines()) == 1

@@ -9,6 +9,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SMOKE := sim/build/.simulators-ok
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo)
+# Python writes bytecode caches for the project's recipes even where the shell sets
+# PYTHONDONTWRITEBYTECODE: a test run starts ~100 Python processes (xdist workers, simulators
+# embedding Python, CLI and campaign workers) that would each recompile qtaml_hw and the tests.
+unexport PYTHONDONTWRITEBYTECODE
+
 # pytest-xdist workers for `make test` / `make test-fast` (a number or "auto"); 2 = both cores of the
 # reference machine. Each worker runs one math thread (tests/conftest.py); worksteal rebalances the tail.
 JOBS ?= 2

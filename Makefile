@@ -10,8 +10,9 @@ STAMP := $(VENV)/.installed
 SMOKE := sim/build/.simulators-ok
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo)
 # Python writes bytecode caches for the project's recipes even where the shell sets
-# PYTHONDONTWRITEBYTECODE: a test run starts ~100 Python processes (xdist workers, simulators
-# embedding Python, CLI and campaign workers) that would each recompile qtaml_hw and the tests.
+# PYTHONDONTWRITEBYTECODE: a test run starts many Python processes (xdist workers, simulators
+# embedding Python, CLI and campaign workers) that would each recompile qtaml_hw and the tests
+# (fresh clone, 2 cores: tests 271 s with recompiling, 234 s without; summed test time 487 -> 403 s).
 unexport PYTHONDONTWRITEBYTECODE
 
 # pytest-xdist workers for `make test` / `make test-fast` (a number or "auto"); 2 = both cores of the

@@ -146,8 +146,7 @@ def _recipe(args, name, spec):
         cfg = dataclasses.replace(cfg, epochs=FINETUNE_EPOCHS[name], lr=cfg.lr * FINETUNE_LR_FACTOR)
     if args.epochs:
         cfg = dataclasses.replace(cfg, epochs=args.epochs)
-    if args.lr is not None or args.optimizer != cfg.optimizer:
-        cfg = dataclasses.replace(cfg, lr=cfg.lr if args.lr is None else args.lr, optimizer=args.optimizer)
+    cfg = dataclasses.replace(cfg, lr=cfg.lr if args.lr is None else args.lr, optimizer=args.optimizer)
     spec.check_epochs(cfg.epochs)
     return cfg
 

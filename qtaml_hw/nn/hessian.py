@@ -38,6 +38,14 @@ TRACE_MODES = ("deployed", "train")
 ALPHA_FROM = ("sample", "running")
 
 
+def check_variant(trace_mode: str, alpha_from: str) -> None:
+    """One-line QtamlError for an unknown ``trace_mode`` / ``alpha_from`` (module docstring)."""
+    if alpha_from not in ALPHA_FROM:
+        raise QtamlError(f"unknown alpha source {alpha_from!r}; choose one of {', '.join(ALPHA_FROM)}")
+    if trace_mode not in TRACE_MODES:
+        raise QtamlError(f"unknown Hessian trace mode {trace_mode!r}; choose one of {', '.join(TRACE_MODES)}")
+
+
 def has_batchnorm(model: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
@@ -55,10 +63,7 @@ class HessianConfig:
     alpha_from: str = "sample"     # alpha's |trace|: this step's estimate (as written) or the running mean
 
     def __post_init__(self):
-        if self.alpha_from not in ALPHA_FROM:
-            raise QtamlError(f"unknown alpha source {self.alpha_from!r}; choose one of {', '.join(ALPHA_FROM)}")
-        if self.trace_mode not in TRACE_MODES:
-            raise QtamlError(f"unknown Hessian trace mode {self.trace_mode!r}; choose one of {', '.join(TRACE_MODES)}")
+        check_variant(self.trace_mode, self.alpha_from)
         if self.n_reg < 0:
             raise QtamlError(f"NReg must be >= 0, got {self.n_reg}")
         if self.n_iter < 1 or self.every < 1:

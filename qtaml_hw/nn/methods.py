@@ -25,7 +25,7 @@ import torch
 
 from qtaml_hw.errors import QtamlError
 from qtaml_hw.memory import FlipModel
-from qtaml_hw.nn.hessian import ALPHA_FROM, TRACE_MODES, HessianConfig, HessianStep, measure_trace
+from qtaml_hw.nn.hessian import HessianConfig, HessianStep, check_variant, measure_trace
 from qtaml_hw.nn.models import build_model
 from qtaml_hw.nn.quantized import QuantizedModel
 from qtaml_hw.nn.robust import NoiseAwareConfig, NoiseAwareStep
@@ -85,10 +85,7 @@ class MethodSpec:
                 raise QtamlError(f"{name.replace('_', '-')} must be >= 0, got {v}")
         if self.hutchinson < 1:
             raise QtamlError(f"hutchinson vectors must be >= 1, got {self.hutchinson}")
-        if self.alpha_from not in ALPHA_FROM:
-            raise QtamlError(f"unknown alpha source {self.alpha_from!r}; choose one of {', '.join(ALPHA_FROM)}")
-        if self.trace_mode not in TRACE_MODES:
-            raise QtamlError(f"unknown Hessian trace mode {self.trace_mode!r}; choose one of {', '.join(TRACE_MODES)}")
+        check_variant(self.trace_mode, self.alpha_from)  # here too: the CLI fails before anything is written
 
     def check_epochs(self, epochs: int) -> None:
         """NReg / noise start beyond the epoch count would never switch the method on."""

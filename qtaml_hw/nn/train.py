@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 
 OPTIMIZERS = ("adamw", "sgd")
+SGD_MOMENTUM = 0.9
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,11 @@ class TrainConfig:
     @property
     def optimizer_label(self) -> str:
         """The optimiser and schedule as the manifest records them."""
-        return {"adamw": "AdamW", "sgd": "SGD(momentum 0.9)"}[self.optimizer] + "+OneCycle"
+        return {"adamw": "AdamW", "sgd": f"SGD(momentum {SGD_MOMENTUM})"}[self.optimizer] + "+OneCycle"
 
     def make_optimizer(self, params):
         if self.optimizer == "sgd":
-            return torch.optim.SGD(params, lr=self.lr, momentum=0.9, weight_decay=self.weight_decay)
+            return torch.optim.SGD(params, lr=self.lr, momentum=SGD_MOMENTUM, weight_decay=self.weight_decay)
         return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from qtaml_hw.hdl.simulators import check_simulator, rtl_sources, run_cocotb
+from qtaml_hw.hdl.simulators import BUILD_ROOT, check_simulator, rtl_sources, run_cocotb, worker_suffix
 from qtaml_hw.errors import QtamlError
 
 FAILING_TB = '''
@@ -52,15 +54,9 @@ PASSING_TB = FAILING_TB.replace("always_fails", "passes").replace('assert False,
 @pytest.mark.sim
 def test_clean_run_returns_counts_and_leaves_no_run_directory(tmp_path):
     """A passing run returns (tests, failed) and removes its per-process run directory (results.xml)."""
-    import os
-
-    from qtaml_hw.hdl.simulators import worker_suffix
-
     (tmp_path / "tb_passes.py").write_text(PASSING_TB)
     counts = run_cocotb(toplevel="weight_sram", sources=rtl_sources("weight_sram"), test_module="tb_passes",
                         simulator="icarus", parameters={"AddrBits": 2}, test_dir=tmp_path)
     assert counts == (1, 0)
-    from qtaml_hw.hdl.simulators import BUILD_ROOT
-
     left = list(BUILD_ROOT.glob(f"icarus/**/run{worker_suffix()}_{os.getpid()}"))
     assert left == []

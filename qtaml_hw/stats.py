@@ -15,8 +15,11 @@ from scipy.special import stdtrit  # the t quantile scipy.stats.t.ppf evaluates;
 from qtaml_hw.errors import QtamlError
 
 
-def mean_ci(values, *, level: float = 0.95) -> tuple[float, float, float]:
-    """``(mean, lo, hi)``: Student-t interval of the mean of ``values`` at confidence ``level``."""
+def mean_ci(values, *, level: float = 0.95, sd_floor: float = 0.0) -> tuple[float, float, float]:
+    """``(mean, lo, hi)``: Student-t interval of the mean of ``values`` at confidence ``level``.
+
+    ``sd_floor``: the sample standard deviation used is at least this (a metric that moves in
+    steps cannot show less spread than its step allows; see :class:`qtaml_hw.campaign.stopping.Stopping`)."""
     if not 0.0 < level < 1.0:
         raise QtamlError(f"confidence level must be in (0, 1), got {level!r}")
     v = np.asarray(values, dtype=np.float64).ravel()
@@ -25,7 +28,7 @@ def mean_ci(values, *, level: float = 0.95) -> tuple[float, float, float]:
     m = float(v.mean())
     if v.size < 2:
         return m, m, m
-    half = float(stdtrit(v.size - 1, 0.5 + level / 2.0) * v.std(ddof=1) / np.sqrt(v.size))
+    half = float(stdtrit(v.size - 1, 0.5 + level / 2.0) * max(float(v.std(ddof=1)), sd_floor) / np.sqrt(v.size))
     return m, m - half, m + half
 
 

@@ -179,7 +179,8 @@ class StoppingSettings:
     ``campaign.trials`` is the per-task cap.  ``target``: stop when the Student-t interval of
     ``metric`` is clear of it; ``tolerance``: stop when its half-width is at most this; neither:
     exactly ``campaign.trials`` trials.  ``metric`` defaults to the kind's primary metric
-    (``mse`` for memory, ``accuracy`` for nn).
+    (``mse`` for memory, ``accuracy`` for nn).  ``resolution``: the metric's step (1/N for accuracy
+    on N images); the standard deviation of a look is floored at ``resolution / sqrt(12)``.
     """
 
     metric: str | None = None
@@ -187,6 +188,7 @@ class StoppingSettings:
     tolerance: float | None = attrs.field(default=None, validator=optional(positive("stopping.tolerance")))
     min_trials: int = attrs.field(default=8, validator=at_least("stopping.min_trials", 2))
     level: float = attrs.field(default=0.95, validator=in_range("stopping.level", 0.5, 0.9999))
+    resolution: float | None = attrs.field(default=None, validator=optional(positive("stopping.resolution")))
 
 
 @attrs.frozen

@@ -58,7 +58,7 @@ def stopping_for(cfg) -> Stopping:
     s = cfg.stopping
     kind = get_kind(cfg.kind)  # the nn kind (torch) is imported only for nn campaigns
     return Stopping(metric=s.metric or kind.primary, max_trials=cfg.trials, target=s.target,
-                    tolerance=s.tolerance, min_trials=s.min_trials, level=s.level)
+                    tolerance=s.tolerance, min_trials=s.min_trials, level=s.level, resolution=s.resolution)
 
 
 def real_check_bits_per_weight(code: str, m, n) -> float:

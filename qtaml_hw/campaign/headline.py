@@ -197,7 +197,8 @@ class Sweep:
 
     def add(self, setup: Setup, strategy: str, budgets, *, read=None, store_as=None) -> None:
         cfg = self.cfg
-        ask = (Stopping(metric="accuracy", target=setup.target, max_trials=cfg.max_trials, min_trials=cfg.min_trials)
+        ask = (Stopping(metric="accuracy", target=setup.target, max_trials=cfg.max_trials, min_trials=cfg.min_trials,
+                        resolution=1.0 / cfg.test_subset)
                if cfg.adaptive else Stopping.fixed("accuracy", cfg.max_trials))
         for b in budgets:
             m = setup.plan(strategy, b) if read is None else np.full(setup.ga["plain"].n.size, int(b))

@@ -64,7 +64,9 @@ def scrub_tasks(target: ModelTarget, *, periods, tau_s: float, r: float, protect
     """One ``nn`` task per grid period, asking whether the mean accuracy is above ``goal``."""
     if not 0.0 <= r <= 1.0:
         raise QtamlError(f"r must be in [0, 1], got {r}")
-    ask = Stopping(metric="accuracy", target=float(goal), max_trials=max_trials, min_trials=min(min_trials, max_trials))
+    step = 1.0 / target.test_subset if target.test_subset else None  # accuracy on N images moves in 1/N steps
+    ask = Stopping(metric="accuracy", target=float(goal), max_trials=max_trials, min_trials=min(min_trials, max_trials),
+                   resolution=step)
     sizes = layer_sizes(target)
     price = real_check_bits_per_weight("secded", [protect_msb] * len(sizes), sizes) if protect_msb else 0.0
     tasks = []

@@ -8,7 +8,12 @@ A task's question is one of
 * **tolerance**: how large is the mean, to +- ``tolerance``?  Decided when the half-width
   ``(hi - lo) / 2 <= tolerance`` ("precise");
 
-and every task stops at ``max_trials`` ("cap").  With neither a target nor a tolerance the task
+and every task stops at ``max_trials`` ("cap").
+
+``resolution`` is the metric's step, when it has one (accuracy on N test images moves in steps of
+1/N).  The sample standard deviation is then floored at ``resolution / sqrt(12)``, the standard
+deviation of a value spread evenly over one step: tied trials (two trials at 0.930) would otherwise
+give a zero-width interval, a "decision" on no evidence (docs/headline.md, the test on seeds 5-9).  With neither a target nor a tolerance the task
 runs exactly ``max_trials`` trials (a fixed-count run).
 
 Decisions are taken only at fixed checkpoints of the trial count -- ``min_trials``,
@@ -70,10 +75,13 @@ class Stopping:
     tolerance: float | None = attrs.field(default=None, validator=_finite_or_none)
     min_trials: int = attrs.field(default=8, validator=_positive_int)
     level: float = 0.95
+    resolution: float | None = attrs.field(default=None, validator=_finite_or_none)
 
     def __attrs_post_init__(self):
         if self.tolerance is not None and self.tolerance <= 0:
             raise QtamlError(f"stopping.tolerance: must be > 0, got {self.tolerance!r}")
+        if self.resolution is not None and self.resolution <= 0:
+            raise QtamlError(f"stopping.resolution: must be > 0, got {self.resolution!r}")
         if not 0.0 < self.level < 1.0:
             raise QtamlError(f"stopping.level: must be in (0, 1), got {self.level!r}")
         if self.adaptive and self.min_trials < 2:
@@ -87,6 +95,11 @@ class Stopping:
     @property
     def adaptive(self) -> bool:
         return self.target is not None or self.tolerance is not None
+
+    @property
+    def sd_floor(self) -> float:
+        """The least standard deviation a look uses: ``resolution / sqrt(12)`` (0 without a step)."""
+        return 0.0 if self.resolution is None else self.resolution / math.sqrt(12.0)
 
     def checkpoints(self) -> tuple[int, ...]:
         """Trial counts at which the question is looked at: min, 2 min, 4 min, ... (< max), max."""
@@ -103,7 +116,7 @@ class Stopping:
         v = np.asarray(values, dtype=np.float64).ravel()
         if v.size == 0:
             raise QtamlError("stopping: no trial values to decide on")
-        m, lo, hi = mean_ci(v, level=self.level)
+        m, lo, hi = mean_ci(v, level=self.level, sd_floor=self.sd_floor)
         outcome = None
         if self.target is not None and v.size >= 2 and lo > self.target:
             outcome = "above"

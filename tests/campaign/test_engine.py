@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import attrs
 import numpy as np
 import pytest
 
@@ -64,6 +65,34 @@ def test_decide_target_tolerance_and_cap():
     assert precise.decide([1.0, 1.001, 0.999, 1.0]).outcome == "precise"
     d = precise.decide([0.0, 1.0, 0.0, 1.0])
     assert d.outcome is None and d.hi - d.lo > 0.02
+
+
+def test_resolution_floors_the_spread_so_tied_trials_decide_nothing():
+    """Two trials tied at 0.930 (accuracy on 200 images, steps of 0.005) against a 0.931 target:
+    without a step the interval has zero width and reads "below" (the defect seen on seed 6,
+    docs/headline.md); with ``resolution`` = 1/200 the spread is floored at 0.005 / sqrt(12)."""
+    bare = Stopping(metric="accuracy", target=0.931, max_trials=32, min_trials=2)
+    assert bare.decide([0.93, 0.93]).outcome == "below"
+    stepped = attrs.evolve(bare, resolution=1 / 200)
+    d = stepped.decide([0.93, 0.93])
+    half = 12.706204736 * (0.005 / 12 ** 0.5) / 2 ** 0.5  # t_{0.975, 1} x floor / sqrt(2)
+    assert d.outcome is None and d.hi - d.mean == pytest.approx(half, rel=1e-6)
+    assert stepped.decide([0.10, 0.10]).outcome == "below"  # far from the target the floor does not matter
+    assert stepped.decide([0.95, 0.90, 0.93, 0.96]) == bare.decide([0.95, 0.90, 0.93, 0.96])  # spread > floor
+    with pytest.raises(QtamlError, match="stopping.resolution"):
+        Stopping(metric="x", target=0.5, max_trials=8, resolution=0.0)
+
+
+def test_campaign_config_passes_resolution_to_every_task():
+    import tomllib
+
+    doc = tomllib.loads(ADAPTIVE_TOML.format(cap=64, batch=8))
+    doc["stopping"]["resolution"] = 0.01
+    (stop,) = {t.stopping for t in expand_tasks(parse_config(doc))}
+    assert stop.resolution == 0.01 and stop.sd_floor == pytest.approx(0.01 / 12 ** 0.5)
+    doc["stopping"]["resolution"] = -1
+    with pytest.raises(QtamlError, match="stopping.resolution"):
+        parse_config(doc)
 
 
 # -- a task of known answer: stops early or late as it should ----------------------------------

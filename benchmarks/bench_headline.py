@@ -3,11 +3,12 @@
 The same ``headline`` tasks (LeNet-5, symmetric p = 0.1 and directional r = 0.1; Uniform-MSP, TAC and
 magnitude plans on a 0.5 bit/weight grid from 0 to 3 -- the reduced grid --; 200 test images) run
 through the campaign engine with a fixed 32 trials per task and with adaptive stopping under the
-headline's rule (each task stops once the 95 % interval of its mean accuracy, spread floored at
-0.005 / sqrt(12), is clear of 0.95 x clean; looks at 2, 4, 8, 16, 32).  Three sets of campaign
-seeds (the plans come from one setup, seed 0, for all): ``dev`` 0-4, on which the rules were chosen;
-``seeds_5_9``, the first held-out test, which exposed the tied-trials defect (docs/headline.md);
-``held_out`` 10-14, the amended rule's test, on which alone the claim is read.
+headline's default rule (each task stops once the 95 % interval of its mean accuracy, spread
+floored at 0.005 / sqrt(12), is clear of 0.95 x clean; looks at 4, 8, 16, 32).  Three sets of
+campaign seeds (the plans come from one setup, seed 0, for all): ``dev`` 0-4, on which the rules
+with a first look at 2 were chosen; ``seeds_5_9``, the first rule's held-out test, which exposed
+the tied-trials defect; ``held_out`` 10-14, the amended rule's held-out test (docs/headline.md
+tells the story and why the default looks first at 4).
 
 Reported per seed set and rule: both trial counts, their ratio (pooled, and per seed with a 95 %
 t-interval), and the agreement of the pass/fail decision of every (condition, strategy, budget)
@@ -42,8 +43,8 @@ class Rule:
     ties_undecided: bool = False  # a look whose trials are all equal decides nothing (a dev alternative)
 
 
-ENGINE_RULE = "amended"
-RULES = {"amended": Rule(2, floor=True), "registered": Rule(2), "first": Rule(4)}
+ENGINE_RULE = "default"  # the headline's rule since the two tests (docs/headline.md)
+RULES = {"default": Rule(4, floor=True), "amended": Rule(2, floor=True), "registered": Rule(2), "first": Rule(4)}
 # every variant replayed on the development seeds when the rules were chosen
 DEV_VARIANTS = {"looks 4..32, 95%": Rule(4), "looks 2..32, 95%": Rule(2), "looks 3, 6, 12, 24, 32, 95%": Rule(3),
                 "looks 2..32, 99%": Rule(2, level=0.99), "looks 4..32, 95%, or half-width <= 0.01": Rule(4, tolerance=0.01),
@@ -116,6 +117,8 @@ def _summary(rows: list[dict]) -> dict:
 
 def _seed_row(seed: int, fixed: dict, rule: Rule, engine: dict | None = None) -> dict:
     """One seed of one rule against the fixed count (``engine``: the engine's run of this rule, checked)."""
+    from qtaml_hw.stats import mean_ci
+
     f = fixed["tasks"]
     rep = _replay(f, rule)
     if engine is not None and any(rep[t] != (engine["tasks"][t]["n"], engine["tasks"][t]["pass"]) for t in f):
@@ -125,7 +128,7 @@ def _seed_row(seed: int, fixed: dict, rule: Rule, engine: dict | None = None) ->
            "fewer_trials_x": fixed["trials"] / trials, "decisions_agree": sum(p == f[t]["pass"] for t, (_, p) in rep.items()),
            "passes_adaptive": sum(p for _, p in rep.values()), "passes_fixed": sum(t["pass"] for t in f.values()),
            "disagree": [{"task": t[:12], "n": n, "values": [round(float(x), 4) for x in f[t]["values"][:n]],
-                         "target": f[t]["target"], "fixed_mean": float(f[t]["values"].mean())}
+                         "target": f[t]["target"], "fixed_mean_ci95": list(mean_ci(f[t]["values"]))}
                         for t, (n, p) in rep.items() if p != f[t]["pass"]]}
     if engine is not None:
         row.update(trials_engine=engine["trials"], seconds_adaptive=engine["seconds"], seconds_fixed=fixed["seconds"])

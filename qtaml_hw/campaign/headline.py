@@ -86,7 +86,7 @@ class HeadlineConfig:
     first_order: bool = True
     read_ablation: bool = True
     max_trials: int = attrs.field(default=32, validator=_pos)
-    min_trials: int = attrs.field(default=2, validator=_pos)  # looks at 2, 4, 8, ... (docs/headline.md)
+    min_trials: int = attrs.field(default=4, validator=_pos)  # looks at 4, 8, 16, ... (docs/headline.md)
     adaptive: bool = True
     coarse_bpw: float = attrs.field(default=0.25, validator=_pos)
     fine_bpw: float = attrs.field(default=0.05, validator=_pos)

@@ -98,19 +98,25 @@ def run_job(*, simulator: str, toplevel: str, sources, test_module: str, job: di
     return JobResult(arrays=arrays, wall_s=wall, log_path=log_path)
 
 
-def run_user_test(*, simulator: str, toplevel: str, sources, test_file: Path, parameters: dict | None = None,
-                  defines: dict | None = None, env: dict | None = None, seed: int | None = None,
-                  testcase: str | None = None) -> dict:
-    """Build ``toplevel`` and run the cocotb tests of ``test_file``; counts of tests and failures, log path."""
+def run_user_test(*, simulator: str, toplevel: str, sources, test_file: Path | None = None,
+                  test_module: str | None = None, parameters: dict | None = None, defines: dict | None = None,
+                  env: dict | None = None, seed: int | None = None, testcase: str | None = None,
+                  log_name: str | None = None) -> dict:
+    """Build ``toplevel`` and run the cocotb tests of ``test_file`` (its folder goes on the path) or of
+    the importable dotted ``test_module``; counts of tests and failures, wall time, log path."""
     check_simulator(simulator)
-    log_path = BUILD_ROOT / simulator / f"rtl-test-{toplevel}{worker_suffix()}.log"
+    if (test_file is None) == (test_module is None):
+        raise QtamlError("run_user_test: give exactly one of test_file and test_module")
+    what = test_file.name if test_file is not None else test_module
+    log_path = BUILD_ROOT / simulator / (log_name or f"rtl-test-{toplevel}{worker_suffix()}.log")
     t0 = time.perf_counter()
     failed_msg = None
     with sim_output_to(log_path):
         try:
-            counts = run_cocotb(toplevel=toplevel, sources=sources, test_module=test_file.stem, simulator=simulator,
-                                 parameters=parameters, defines=defines, test_dir=test_file.parent, extra_env=env,
-                                 testcase=testcase, seed=seed, waves_on_failure=False)
+            counts = run_cocotb(toplevel=toplevel, sources=sources, simulator=simulator, parameters=parameters,
+                                test_module=test_file.stem if test_file is not None else test_module,
+                                test_dir=test_file.parent if test_file is not None else None,
+                                defines=defines, extra_env=env, testcase=testcase, seed=seed, waves_on_failure=False)
         except (AssertionError, RuntimeError) as exc:
             failed_msg = str(exc).splitlines()[0] if str(exc) else "failed"
             counts = None
@@ -118,7 +124,7 @@ def run_user_test(*, simulator: str, toplevel: str, sources, test_file: Path, pa
     if counts is None:
         counts = _FAILED.search(failed_msg or "")
         if counts is None:
-            raise QtamlError(f"{simulator} build/run of {test_file.name} failed ({failed_msg[:120]}); see {log_path}")
+            raise QtamlError(f"{simulator} build/run of {what} failed ({failed_msg[:120]}); see {log_path}")
         return {"tests": int(counts.group(2)), "failed": int(counts.group(1)), "wall_s": wall, "log": str(log_path)}
     num_tests, num_failed = counts
     return {"tests": num_tests, "failed": num_failed, "wall_s": wall, "log": str(log_path)}

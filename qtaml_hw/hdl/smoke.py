@@ -11,10 +11,10 @@ instead of in whichever two builds the test workers start first.
 from __future__ import annotations
 
 import sys
-import time
 
 from qtaml_hw.errors import QtamlError
-from qtaml_hw.hdl.simulators import SIMULATORS, BUILD_ROOT, rtl_sources, run_cocotb, sim_output_to
+from qtaml_hw.hdl.job import run_user_test
+from qtaml_hw.hdl.simulators import SIMULATORS, rtl_sources
 
 #: the suite's weight_sram "plain" configuration (testbenches/weight_sram/test_weight_sram.py)
 PARAMETERS = {"AddrBits": 3, "EccEnable": 0, "ProtectBits": 8}
@@ -23,15 +23,12 @@ DEFINES = {"QTAML_SABOTEUR": 1}
 
 def check(simulator: str) -> float:
     """Build and run the smoke test on ``simulator``; seconds taken.  Raises QtamlError (one line)."""
-    t0 = time.perf_counter()
-    log = BUILD_ROOT / simulator / "smoke.log"
-    with sim_output_to(log):
-        try:
-            run_cocotb(toplevel="weight_sram", sources=rtl_sources("weight_sram"), test_module="qtaml_hw.hdl.smoke_tb",
-                       simulator=simulator, parameters=PARAMETERS, defines=DEFINES, waves_on_failure=False)
-        except (AssertionError, RuntimeError) as exc:
-            raise QtamlError(f"{simulator}: smoke build/run failed ({str(exc).splitlines()[0][:100]}); see {log}") from None
-    return time.perf_counter() - t0
+    res = run_user_test(simulator=simulator, toplevel="weight_sram", sources=rtl_sources("weight_sram"),
+                        test_module="qtaml_hw.hdl.smoke_tb", parameters=PARAMETERS, defines=DEFINES,
+                        log_name="smoke.log")
+    if res["failed"] or not res["tests"]:
+        raise QtamlError(f"{simulator}: smoke test failed ({res['failed']} of {res['tests']} tests); see {res['log']}")
+    return res["wall_s"]
 
 
 def main(argv=None) -> int:

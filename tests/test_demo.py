@@ -10,6 +10,7 @@ from qtaml_hw.cli import main
 from qtaml_hw.physics import calibrate, operating_point
 
 
+@pytest.mark.integration
 def test_demo_quick_chain_without_rtl(tmp_path, capsys):
     """The fast tier's demo: the whole chain on 2 trials x 50 images (the slow tier runs it larger)."""
     out = tmp_path / "out"

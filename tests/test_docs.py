@@ -211,6 +211,7 @@ def sandbox(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("path", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])
 def test_doc_examples(path, sandbox):
     run_document(path)

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -56,12 +57,11 @@ def package_modules() -> dict[str, Path]:
     return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if "__pycache__" not in p.parts}
 
 
-def _trees() -> dict[str, tuple[Path, ast.Module]]:
+@functools.cache
+def package_trees() -> dict[str, tuple[Path, ast.Module]]:
+    """Every package module parsed, once per process, when a test first asks (not at collection)."""
     return {name: (path, ast.parse(path.read_text(encoding="utf-8"), str(path)))
             for name, path in package_modules().items()}
-
-
-TREES = _trees()
 
 
 def long_functions(limit: int = MAX_FUNCTION_LINES) -> dict[str, int]:
@@ -78,7 +78,7 @@ def long_functions(limit: int = MAX_FUNCTION_LINES) -> dict[str, int]:
                         out[f"{rel}:{name}"] = lines
                 visit(child, name + ".", rel)
 
-    for path, tree in TREES.values():
+    for path, tree in package_trees().values():
         visit(tree, "", path.relative_to(ROOT).as_posix())
     return out
 
@@ -93,10 +93,10 @@ def _resolve(importer: str, is_pkg: bool, node: ast.ImportFrom) -> str:
 
 def import_graph() -> nx.DiGraph:
     """Module -> imported module edges within ``qtaml_hw`` (every import statement, at any depth)."""
-    modules = set(TREES)
+    modules = set(package_trees())
     graph = nx.DiGraph()
     graph.add_nodes_from(modules)
-    for name, (path, tree) in TREES.items():
+    for name, (path, tree) in package_trees().items():
         is_pkg = path.name == "__init__.py"
         for node in ast.walk(tree):
             targets = []
@@ -137,7 +137,7 @@ def _code_lines(path: Path, tree: ast.Module) -> list[tuple[int, str]]:
 def duplicated_blocks(window: int = DUP_WINDOW, trees=None, root: Path = ROOT) -> dict[tuple[str, ...], list[str]]:
     """``{sorted files: ["file:first-last", ...]}`` for every block of ``window`` code lines found twice."""
     where: dict[str, list[tuple[str, int, int]]] = {}
-    for path, tree in (trees or TREES).values():
+    for path, tree in (trees or package_trees()).values():
         rel, lines = path.relative_to(root).as_posix(), _code_lines(path, tree)
         for j in range(len(lines) - window + 1):
             block = lines[j:j + window]
@@ -184,7 +184,7 @@ def test_layers_import_downward():
 
 
 def test_no_module_over_limit():
-    big = {path.relative_to(ROOT).as_posix(): n for path, _ in TREES.values()
+    big = {path.relative_to(ROOT).as_posix(): n for path, _ in package_trees().values()
            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
     assert not big, f"modules over {MAX_MODULE_LINES} lines: {big}"
 

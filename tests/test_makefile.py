@@ -29,11 +29,12 @@ def test_every_declared_target_has_a_recipe(target):
     assert _recipe(target), f"make {target} is declared .PHONY but has no recipe"
 
 
-def test_test_targets_use_xdist_jobs_and_fast_skips_simulators():
+def test_test_targets_use_xdist_jobs_and_fast_skips_simulators_and_whole_runs():
     assert re.search(r"(?m)^PYTEST\s*:?=.*-n \$\(JOBS\)", MAKEFILE)
     assert any("$(PYTEST)" in line for line in _recipe("test"))
+    assert not any("-m " in line for line in _recipe("test"))  # make test deselects nothing by marker
     fast = " ".join(_recipe("test-fast"))
-    assert "$(PYTEST)" in fast and '-m "not sim"' in fast
+    assert "$(PYTEST)" in fast and '-m "not sim and not integration"' in fast
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")

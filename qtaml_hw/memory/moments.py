@@ -164,12 +164,15 @@ def residual_curve(codes, *, bits: int, code: str, flip_model: FlipModel) -> np.
     codes = np.asarray(codes)
     if not codes.size:
         return np.zeros(bits + 1)
+    # a word's variance depends only on its value: average over the distinct values, weighted by count
+    values, counts = np.unique(codes, return_counts=True)
+    weights = counts / codes.size
     if code != "signmag":
-        contrib = bit_variance_contributions(codes, bits=bits, code=code, flip_model=flip_model)
-        per_bit = contrib.reshape(-1, bits).mean(axis=0)
+        contrib = bit_variance_contributions(values, bits=bits, code=code, flip_model=flip_model)
+        per_bit = weights @ contrib.reshape(-1, bits)
         csum = np.concatenate([[0.0], np.cumsum(per_bit)])  # csum[j] = sum_{k<j}
         return csum[bits - np.arange(bits + 1)]
-    return np.array([moments(codes, bits=bits, code=code, flip_model=flip_model, protect_msb=m)[1].mean()
+    return np.array([weights @ moments(values, bits=bits, code=code, flip_model=flip_model, protect_msb=m)[1]
                      for m in range(bits + 1)])
 
 

@@ -142,13 +142,12 @@ def allocate(*, a, n, curves, budget, max_states: int = 20_000) -> np.ndarray:
 
 
 def allocate_brute_force(*, a, n, curves, budget) -> np.ndarray:
-    """Enumerate all ``(B+1)^L`` plans (tests only)."""
+    """Enumerate all ``(B+1)^L`` plans at once (tests only); the first best in lexicographic order."""
     a, n, curves = _check(a, n, curves, budget)
-    best, best_m = np.inf, None
-    for ms in itertools.product(range(curves.shape[1]), repeat=a.size):
-        ms = np.array(ms)
-        if np.sum(n * ms) <= budget:
-            o = objective(a, curves, ms)
-            if o < best:
-                best, best_m = o, ms
-    return best_m
+    plans = np.array(list(itertools.product(range(curves.shape[1]), repeat=a.size)), dtype=np.int64)
+    costs = plans @ np.asarray(n, dtype=np.int64)
+    values = (np.asarray(a)[None, :] * np.asarray(curves)[np.arange(a.size)[None, :], plans]).sum(axis=1)
+    feasible = np.flatnonzero(costs <= budget)
+    if feasible.size == 0:
+        return None
+    return plans[feasible[np.argmin(values[feasible])]]

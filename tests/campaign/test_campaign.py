@@ -117,6 +117,7 @@ def test_chunking_and_order_do_not_change_trials(tmp_path):
     assert other_seed != whole
 
 
+@pytest.mark.integration
 def test_same_results_inline_and_on_2_and_4_workers_any_batching(tmp_path):
     cfg = load_config(write_cfg(tmp_path, trials=12, batch=4))
     cfg_b = load_config(write_cfg(tmp_path, trials=12, batch=5, name="b.toml"))
@@ -257,6 +258,7 @@ def test_memory_kind_matches_closed_form_mse(tmp_path, code):
             assert np.argmax(share) == 7 - m_prot  # the top unprotected bit dominates
 
 
+@pytest.mark.integration
 def test_nn_kind_lenet5(tmp_path):
     text = """
 [campaign]
@@ -292,6 +294,7 @@ protect_msb = [0, 8]
 
 # -- report ------------------------------------------------------------------------------------
 
+@pytest.mark.integration
 def test_report_cli_tables_and_plots(tmp_path, cli):
     cfg = write_cfg(tmp_path, trials=10, batch=5)
     out = tmp_path / "r.sqlite"
@@ -407,6 +410,7 @@ def test_physics_fault_points(tmp_path):
         load_config(write_cfg(tmp_path, text=bad, name="bad.toml"))
 
 
+@pytest.mark.integration
 @pytest.mark.timeout(300)  # spawned workers import numpy/scipy/torch: slow on a loaded 2-core machine
 def test_sigkill_with_worker_processes_leaves_no_orphans_and_resumes(tmp_path):
     trials = 400

@@ -72,6 +72,7 @@ def test_adaptive_tasks_follow_the_label_free_allocation(tac_cfg):
     assert tac2["protect"] != mag2["protect"]
 
 
+@pytest.mark.integration
 def test_run_and_report_rho_star(tac_cfg, tmp_path):
     cfg = load_config(tac_cfg)
     store = tmp_path / "tac.sqlite"

@@ -111,6 +111,7 @@ def test_coin_tasks_stop_early_when_obvious_and_late_when_not(tmp_path):
         np.testing.assert_array_equal(got[t.id][0], np.arange(s["decisions"][t.id]["n"]))
 
 
+@pytest.mark.integration
 def test_decisions_and_trials_do_not_depend_on_workers_or_batching(tmp_path):
     tasks = coin_tasks(cap=256)
     ref = run_tasks(tasks, seed=5, out=tmp_path / "ref.sqlite", name="c", workers=0, batch_trials=16,
@@ -134,6 +135,7 @@ def test_interrupted_adaptive_run_resumes_to_the_same_stopping_points(tmp_path):
     same(stored(tmp_path / "ref.sqlite"), stored(part))
 
 
+@pytest.mark.integration
 @pytest.mark.timeout(400)  # generous: CLI starts are slow on a loaded 2-core machine
 def test_sigkill_during_an_adaptive_run_resumes_to_the_same_stopping_points(tmp_path):
     cfg_path = tmp_path / "a.toml"
@@ -244,6 +246,7 @@ def test_bounded_in_flight_and_bundling(tmp_path):
 
 # -- one writer per store ---------------------------------------------------------------------------
 
+@pytest.mark.integration
 def test_second_run_on_a_locked_store_is_refused_with_one_line(tmp_path):
     cfg_path = tmp_path / "a.toml"
     cfg_path.write_text(ADAPTIVE_TOML.format(cap=16, batch=4))
@@ -258,6 +261,7 @@ def test_second_run_on_a_locked_store_is_refused_with_one_line(tmp_path):
     assert not (tmp_path / "l.sqlite.lock").exists()  # released and removed
 
 
+@pytest.mark.integration
 @pytest.mark.timeout(120)
 def test_second_concurrent_run_is_refused_while_the_first_runs(tmp_path):
     cfg_path = tmp_path / "a.toml"

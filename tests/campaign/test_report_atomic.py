@@ -15,6 +15,8 @@ import time
 import warnings
 from pathlib import Path
 
+import pytest
+
 from qtaml_hw.campaign import parse_config, run_campaign, write_report
 
 
@@ -44,6 +46,7 @@ def _fork_writer(stores, rep: Path) -> int:
     return pid
 
 
+@pytest.mark.integration
 def test_sigkilled_report_is_old_or_complete_new(tmp_path):
     stores = (_store(tmp_path / "a.sqlite", 2), _store(tmp_path / "b.sqlite", 6))
     refs = []

@@ -74,6 +74,7 @@ def test_scrub_tasks_are_nn_tasks_asking_about_the_goal():
     assert tasks[0].params.check_bits_per_weight == pytest.approx(6 / 8, rel=1e-2)  # SECDED over 2 planes
 
 
+@pytest.mark.integration
 def test_scrub_cli_lenet5_resumes_from_its_store(tmp_path, cli):
     out, store = tmp_path / "scrub", tmp_path / "scrub.sqlite"
     args = ("scrub", "--model", "lenet5", "--target", "0.9", "--tau-s", "1000", "--trials", "8", "--points", "4",

@@ -141,6 +141,7 @@ def test_generated_verilog_matches_codec_icarus(kind, k, tmp_path):
         assert np.all(doubles == 2)
 
 
+@pytest.mark.integration
 def test_area_cli_json_and_table(cli):
     code, out, err = cli("area", "--code", "secded", "--data-bits", "16", "--array-n", "0", "--json")
     assert code == 0, err

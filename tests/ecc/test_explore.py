@@ -43,6 +43,7 @@ def test_pareto_front():
     assert pareto_front(rows) == [True, False, True, True, False]
 
 
+@pytest.mark.integration
 def test_explore_cli_small_run_and_resume(cli, tmp_path):
     out = tmp_path / "exp"
     argv = ["explore", "--codes", "secded,tmr", "--plans", "uniform:2", "--refresh-s", "1e-4,2e-4", "--trials", "2",

@@ -32,7 +32,8 @@ def _tile(seed, n, rows, passes, *, zeros=True):
     return a, w, pre
 
 
-@pytest.mark.parametrize("n,rows,passes", [(4, 2, 2), (4, 3, 1), (8, 2, 1)])
+@pytest.mark.parametrize("n,rows,passes", [(4, 2, 2), (4, 3, 1),
+                                            pytest.param(8, 2, 1, marks=pytest.mark.integration)])  # ~5 s
 def test_exhaustive_sites_and_cycles_match_reference(n, rows, passes):
     """Every site x every cycle x several bits (and one random multi-bit mask) of every class."""
     a, w, pre = _tile(0, n, rows, passes)
@@ -96,7 +97,8 @@ def test_data_masking_and_not_live():
     assert np.array_equal(faulty_output(Fault("sram", 0, 0, 0, 1), a, w, n=n), gemm_int8_int32(a, w))
 
 
-@pytest.mark.parametrize("n,rows,passes", [(4, 2, 2), (4, 4, 3), (8, 3, 1)])
+@pytest.mark.parametrize("n,rows,passes", [(4, 2, 2), pytest.param(4, 4, 3, marks=pytest.mark.integration),
+                                            pytest.param(8, 3, 1, marks=pytest.mark.integration)])  # 2-3 s each
 def test_structural_masking_closed_form_equals_enumeration(n, rows, passes):
     a, w, pre = _tile(4, n, rows, passes, zeros=False)
     s = GemmSchedule(n=n, rows=rows, passes=passes)

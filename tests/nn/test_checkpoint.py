@@ -90,6 +90,7 @@ def test_garbage_with_matching_hash_is_not_unpickled(tmp_path):
         load_model(str(path))
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_committed_checkpoints_reproduce_manifest_accuracy(name):
     directory = default_models_dir()

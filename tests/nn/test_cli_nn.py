@@ -44,6 +44,7 @@ def test_eval_bad_input_one_line_exit_2(cli, argv, needle):
     assert out == ""
 
 
+@pytest.mark.integration
 def test_train_smoke_then_eval_user_checkpoint(cli, tmp_path):
     code, out, err = cli("train", "--model", "lenet5", "--dataset", "digits", "--epochs", "6",
                          "--train-subset", "1000", "--out", str(tmp_path), "--json")
@@ -73,6 +74,7 @@ def test_top_level_help_lists_train_and_eval(cli):
     assert code == 0 and "train" in out and "eval" in out
 
 
+@pytest.mark.integration
 def test_finetune_from_reference_dir_with_sgd_records_the_recipe(cli, tmp_path):
     """--reference-dir reads the reference elsewhere (models/), --optimizer/--lr land in the manifest."""
     models = Path(__file__).resolve().parents[2] / "models"

@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 from qtaml_hw.reports.physics_plots import plot_transmission_vs_tox  # noqa: E402
 
@@ -23,6 +24,7 @@ def test_transmission_plot_markers_on_lines():
     plt.close(fig)
 
 
+@pytest.mark.integration
 def test_write_figures_and_cli(tmp_path, cli):
     """The CLI writes the figures through write_physics_figures (drawn once here: ~3 CPU-s per figure set)."""
     code, out, err = cli("physics", "--plot-dir", str(tmp_path / "b"), "--json")

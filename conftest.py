@@ -11,6 +11,11 @@ tier skips, with their reason:
 * ``@pytest.mark.slow``: end-to-end runs (the whole demo, SIGKILL-and-resume of real CLI
   processes, a network layer's accuracy distribution on the RTL, Yosys synthesis of the whole
   accelerator, the full-state coverage campaign) whose parts are tested in the fast tier.
+
+`make test-fast` is the unit tier: it deselects ``sim`` (needs an HDL simulator or Yosys) and
+``integration`` (a whole CLI run, worker processes, SIGKILL-and-resume, every docs example, the
+committed checkpoints' accuracy, the largest exhaustive enumerations: seconds each), both of
+which `make test` runs.
 """
 
 from __future__ import annotations

@@ -10,11 +10,16 @@ from qtaml_hw.tac.correction import corrected_dequantize, corrected_variance
 BITS = 8
 
 
-def _mc(code, fm, m, trials=4000):
+def _mc(code, fm, m, trials=4000, copies=16):
+    """``trials`` independent faulty reads of each of 257 weights, shape (trials, 257).
+
+    Drawn as trials / copies reads of ``copies`` side-by-side copies of the tensor (independent
+    flips per stored word), which is the same sample at a fraction of the per-read cost."""
     w = np.linspace(-1, 1, 257)  # every value class incl. 0 and both extremes
     qt = quantize(w, bits=BITS, code=code)
-    faulty = flip_bits(qt.codes, bits=BITS, flip_model=fm, trials=trials, seed=3, protect_msb=m)
-    return qt, faulty
+    faulty = flip_bits(np.tile(qt.codes, copies), bits=BITS, flip_model=fm, trials=trials // copies, seed=3,
+                       protect_msb=m)
+    return qt, faulty.reshape(-1, qt.codes.size)
 
 
 @pytest.mark.parametrize("code", ["twos", "offset", "signmag"])

@@ -69,7 +69,9 @@ def test_exact_never_worse_grid():
 def test_exact_bias_matches_monte_carlo_per_weight(code):
     codes = encode_values(np.arange(-127, 128), bits=BITS, code=code)
     fm = FlipModel(0.1, 0.03)
-    faulty = flip_bits(codes, bits=BITS, flip_model=fm, trials=3000, seed=7, protect_msb=2)
+    # 3000 independent reads of each stored value: 200 reads of 15 side-by-side copies
+    faulty = flip_bits(np.tile(codes, 15), bits=BITS, flip_model=fm, trials=200, seed=7,
+                       protect_msb=2).reshape(-1, codes.size)
     for kind in ("unbiased", "posterior"):
         rm = read_map(kind, bits=BITS, code=code, flip_model=fm, codes=codes, protect_msb=2)
         est = rm.apply(faulty) - rm.apply(codes) if kind == "unbiased" else rm.apply(faulty)

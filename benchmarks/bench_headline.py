@@ -47,7 +47,8 @@ ENGINE_RULE = "default"  # the headline's rule since the two tests (docs/headlin
 RULES = {"default": Rule(4, floor=True), "amended": Rule(2, floor=True), "registered": Rule(2), "first": Rule(4)}
 # every variant replayed on the development seeds when the rules were chosen
 DEV_VARIANTS = {"looks 4..32, 95%": Rule(4), "looks 2..32, 95%": Rule(2), "looks 3, 6, 12, 24, 32, 95%": Rule(3),
-                "looks 2..32, 99%": Rule(2, level=0.99), "looks 4..32, 95%, or half-width <= 0.01": Rule(4, tolerance=0.01),
+                "looks 2..32, 99%": Rule(2, level=0.99),
+                "looks 4..32, 95%, or half-width <= 0.01": Rule(4, tolerance=0.01),
                 "looks 4..32, 95%, or half-width <= 0.015": Rule(4, tolerance=0.015),
                 "looks 2..32, 95%, or half-width <= 0.01": Rule(2, tolerance=0.01),
                 "looks 2..32, sd floored at step/sqrt(12)": Rule(2, floor=True),
@@ -125,7 +126,8 @@ def _seed_row(seed: int, fixed: dict, rule: Rule, engine: dict | None = None) ->
         raise AssertionError(f"seed {seed}: the engine's run and the offline replay of its rule differ")
     trials = sum(n for n, _ in rep.values())
     row = {"seed": seed, "tasks": len(f), "trials_adaptive": trials, "trials_fixed": fixed["trials"],
-           "fewer_trials_x": fixed["trials"] / trials, "decisions_agree": sum(p == f[t]["pass"] for t, (_, p) in rep.items()),
+           "fewer_trials_x": fixed["trials"] / trials,
+           "decisions_agree": sum(p == f[t]["pass"] for t, (_, p) in rep.items()),
            "passes_adaptive": sum(p for _, p in rep.values()), "passes_fixed": sum(t["pass"] for t in f.values()),
            "disagree": [{"task": t[:12], "n": n, "values": [round(float(x), 4) for x in f[t]["values"][:n]],
                          "target": f[t]["target"], "fixed_mean_ci95": list(mean_ci(f[t]["values"]))}

@@ -13,8 +13,10 @@ and every task stops at ``max_trials`` ("cap").
 ``resolution`` is the metric's step, when it has one (accuracy on N test images moves in steps of
 1/N).  The sample standard deviation is then floored at ``resolution / sqrt(12)``, the standard
 deviation of a value spread evenly over one step: tied trials (two trials at 0.930) would otherwise
-give a zero-width interval, a "decision" on no evidence (docs/headline.md, the test on seeds 5-9).  With neither a target nor a tolerance the task
-runs exactly ``max_trials`` trials (a fixed-count run).
+give a zero-width interval, a "decision" on no evidence (docs/headline.md, the test on seeds 5-9).
+
+With neither a target nor a tolerance the task runs exactly ``max_trials`` trials (a fixed-count
+run).
 
 Decisions are taken only at fixed checkpoints of the trial count -- ``min_trials``,
 ``2 min_trials``, ``4 min_trials``, ... and finally ``max_trials`` -- on trials ``0 .. c-1``

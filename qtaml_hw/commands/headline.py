@@ -29,7 +29,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--p-flip", type=probability, default=None,
                         help="override p10 for every model (default 0.10 CNNs, 0.05 ViT)")
     parser.add_argument("--max-bpw", type=float, default=None, help="largest budget swept (bits/weight, default 4)")
-    parser.add_argument("--min-trials", type=positive_int, default=None, help="first stopping look (default 4; then every doubling up to --max-trials)")
+    parser.add_argument("--min-trials", type=positive_int, default=None,
+                        help="first stopping look (default 4; then every doubling up to --max-trials)")
     parser.add_argument("--coarse-bpw", type=float, default=None, help="stage-1 grid step (default 0.25)")
     parser.add_argument("--calib-samples", type=positive_int, default=None,
                         help="unlabeled images for the sensitivities (default 256)")

@@ -30,6 +30,44 @@ def test_split_is_fixed():
     assert sum(bytes(r) in tr for r in a.x_test.numpy().reshape(len(a.x_test), -1)) <= 5  # digits has a few duplicates
 
 
+@pytest.mark.integration  # imports scikit-learn and starts a Python: seconds
+@pytest.mark.parametrize("name", ["digits", "mnist"])
+def test_shipped_split_is_scikit_learns_and_loading_does_not_import_it(name):
+    """splits.npz equals train_test_split's rows (the documented split), the digits pixels equal
+    load_digits(), and load_dataset runs without importing scikit-learn (~3.7 s per process)."""
+    import subprocess
+    import sys
+
+    from qtaml_hw.nn import data
+
+    for mine, theirs in zip(data.split_rows(name), data.sklearn_split(name)):
+        np.testing.assert_array_equal(mine, theirs)
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        x, y, _, _ = data._raw(name)
+        np.testing.assert_array_equal(x, d.data / 16.0 * 255.0)
+        np.testing.assert_array_equal(y, d.target)
+    code = (f"import sys; from qtaml_hw.nn import load_dataset; load_dataset({name!r}); "
+            "sys.exit(1 if 'sklearn' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_unreadable_split_file_is_one_clear_error(tmp_path, monkeypatch):
+    from qtaml_hw.nn import data
+
+    bad = tmp_path / "splits.npz"
+    bad.write_bytes(b"not a zip")
+    monkeypatch.setattr(data, "SPLITS_PATH", bad)
+    data.split_rows.cache_clear()
+    try:
+        with pytest.raises(QtamlError, match="cannot read the digits split"):
+            load_dataset("digits")
+    finally:
+        data.split_rows.cache_clear()
+
+
 def test_unknown_dataset():
     with pytest.raises(QtamlError, match="unknown dataset"):
         load_dataset("cifar")

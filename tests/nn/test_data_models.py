@@ -31,25 +31,24 @@ def test_split_is_fixed():
 
 
 @pytest.mark.integration  # imports scikit-learn and starts a Python: seconds
-@pytest.mark.parametrize("name", ["digits", "mnist"])
-def test_shipped_split_is_scikit_learns_and_loading_does_not_import_it(name):
+def test_shipped_split_is_scikit_learns_and_loading_does_not_import_it():
     """splits.npz equals train_test_split's rows (the documented split), the digits pixels equal
     load_digits(), and load_dataset runs without importing scikit-learn (~3.7 s per process)."""
     import subprocess
     import sys
 
+    from sklearn.datasets import load_digits
+
     from qtaml_hw.nn import data
 
-    for mine, theirs in zip(data.split_rows(name), data.sklearn_split(name)):
-        np.testing.assert_array_equal(mine, theirs)
-    if name == "digits":
-        from sklearn.datasets import load_digits
-
-        d = load_digits()
-        x, y, _, _ = data._raw(name)
-        np.testing.assert_array_equal(x, d.data / 16.0 * 255.0)
-        np.testing.assert_array_equal(y, d.target)
-    code = (f"import sys; from qtaml_hw.nn import load_dataset; load_dataset({name!r}); "
+    for name in data.DATASET_NAMES:
+        for mine, theirs in zip(data.split_rows(name), data.sklearn_split(name)):
+            np.testing.assert_array_equal(mine, theirs)
+    d = load_digits()
+    x, y, _, _ = data._raw("digits")
+    np.testing.assert_array_equal(x, d.data / 16.0 * 255.0)
+    np.testing.assert_array_equal(y, d.target)
+    code = ("import sys; from qtaml_hw.nn.data import load_dataset; load_dataset('digits'); "
             "sys.exit(1 if 'sklearn' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 

@@ -25,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from qtaml_hw.errors import QtamlError
+from qtaml_hw.fsio import open_atomic
 
 DATASET_NAMES = ("mnist", "digits")
 SPLIT_SEED = 0
@@ -129,7 +130,6 @@ def write_splits(path: Path = SPLITS_PATH) -> None:
     for name in DATASET_NAMES:
         tr, te = sklearn_split(name)
         rows[f"{name}_train"], rows[f"{name}_test"] = tr.astype(np.int32), te.astype(np.int32)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **rows)
-    tmp.replace(path)
+    with open_atomic(path, "wb") as fh:
+        np.savez_compressed(fh, **rows)
     print(f"wrote {path}", file=sys.stderr)

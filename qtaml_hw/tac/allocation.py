@@ -38,10 +38,15 @@ def _check(a, n, curves, budget):
     return a, n, curves
 
 
+def _objectives(a, curves, plans) -> np.ndarray:
+    """``sum_l A_l R_l(m_l)`` of each plan along the last axis of ``plans`` (one m per layer)."""
+    plans = np.asarray(plans, dtype=np.int64)
+    return np.sum(np.asarray(a) * np.asarray(curves)[np.arange(plans.shape[-1]), plans], axis=-1)
+
+
 def objective(a, curves, m) -> float:
     """``sum_l A_l R_l(m_l)``."""
-    m = np.asarray(m, dtype=np.int64)
-    return float(np.sum(np.asarray(a) * np.asarray(curves)[np.arange(m.size), m]))
+    return float(_objectives(a, curves, m))
 
 
 def _best_move(a_l, n_l, curve, m):
@@ -142,12 +147,10 @@ def allocate(*, a, n, curves, budget, max_states: int = 20_000) -> np.ndarray:
 
 
 def allocate_brute_force(*, a, n, curves, budget) -> np.ndarray:
-    """Enumerate all ``(B+1)^L`` plans at once (tests only); the first best in lexicographic order."""
+    """Enumerate all ``(B+1)^L`` plans at once (tests only); the first best in lexicographic order.
+
+    The all-zero plan costs nothing, so with ``budget >= 0`` (checked) some plan is always feasible."""
     a, n, curves = _check(a, n, curves, budget)
     plans = np.array(list(itertools.product(range(curves.shape[1]), repeat=a.size)), dtype=np.int64)
-    costs = plans @ np.asarray(n, dtype=np.int64)
-    values = (np.asarray(a)[None, :] * np.asarray(curves)[np.arange(a.size)[None, :], plans]).sum(axis=1)
-    feasible = np.flatnonzero(costs <= budget)
-    if feasible.size == 0:
-        return None
-    return plans[feasible[np.argmin(values[feasible])]]
+    feasible = plans[plans @ n <= budget]
+    return feasible[np.argmin(_objectives(a, curves, feasible))]
